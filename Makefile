@@ -1,0 +1,24 @@
+# The two commands of the README: `make run` and `make test`.
+.PHONY: run test setup lint bench demo-pki
+
+setup:
+	@scripts/setup.sh
+
+run: setup
+	.venv/bin/qalam demo
+
+test: setup
+	.venv/bin/ruff check .
+	.venv/bin/mypy --strict signer_app/crypto ca_server
+	.venv/bin/python -m pytest -q
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy --strict signer_app/crypto ca_server
+
+bench: setup
+	.venv/bin/python -m bench
+
+demo-pki: setup
+	.venv/bin/qalam-ca demo-pki --out certs

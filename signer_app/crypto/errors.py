@@ -1,0 +1,182 @@
+"""The one error hierarchy of Qalam: every failure is a value with a stable code.
+
+A code never changes once released: the API maps codes to NCALayer's reply shapes, the UI maps
+them to plain sentences (the table below, one per language), the CLI to exit statuses. ``detail``
+is for the log only and must never hold a secret: callers pass what went wrong, never the
+password or the data.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+LANGUAGES = ("en", "ru", "kk")
+
+# One table per language: code -> the sentence a person reads. Placeholders come from `params`.
+MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "internal": "Something went wrong inside Qalam. Please report it with the diagnostics.",
+        "wrong_password": "The password is not right for this key file.",
+        "corrupt_keystore": "This key file is damaged or is not a key file.",
+        "keystore_empty": "This key file holds no private key with a certificate.",
+        "key_not_found": "No key matches the request.",
+        "unsupported_algorithm": "This kind of key or signature ({name}) is not supported yet.",
+        "invalid_input": "The input cannot be used: {reason}.",
+        "malformed_cms": "This is not a readable CMS signature.",
+        "malformed_xml": "This is not well-formed XML: {reason}.",
+        "forbidden_xml": "This XML uses features that are refused for safety (DTD or entities).",
+        "xml_not_found": "The XML element to sign or to put the signature in was not found.",
+        "file_not_found": "The file was not found: {path}.",
+        "file_io": "The file could not be read or written: {path}.",
+    },
+    "ru": {
+        "internal": "Внутренняя ошибка Qalam. Сообщите о ней, приложив диагностический отчёт.",
+        "wrong_password": "Неверный пароль для этого файла ключа.",
+        "corrupt_keystore": "Файл ключа повреждён или не является файлом ключа.",
+        "keystore_empty": "В этом файле нет закрытого ключа с сертификатом.",
+        "key_not_found": "Нет ключа, подходящего под запрос.",
+        "unsupported_algorithm": "Этот тип ключа или подписи ({name}) пока не поддерживается.",
+        "invalid_input": "Входные данные не подходят: {reason}.",
+        "malformed_cms": "Это не читаемая подпись CMS.",
+        "malformed_xml": "Это неправильно сформированный XML: {reason}.",
+        "forbidden_xml": "Этот XML использует запрещённые из соображений безопасности "
+        "возможности (DTD или сущности).",
+        "xml_not_found": "Не найден элемент XML для подписи или для размещения подписи.",
+        "file_not_found": "Файл не найден: {path}.",
+        "file_io": "Не удалось прочитать или записать файл: {path}.",
+    },
+    "kk": {
+        "internal": "Qalam ішінде қате шықты. Диагностикалық есеппен бірге хабарлаңыз.",
+        "wrong_password": "Бұл кілт файлының құпиясөзі дұрыс емес.",
+        "corrupt_keystore": "Кілт файлы зақымдалған немесе кілт файлы емес.",
+        "keystore_empty": "Бұл файлда сертификаты бар жабық кілт жоқ.",
+        "key_not_found": "Сұрауға сәйкес кілт жоқ.",
+        "unsupported_algorithm": "Кілттің немесе қолтаңбаның бұл түріне ({name}) "
+        "әзірге қолдау жоқ.",
+        "invalid_input": "Кіріс деректерін пайдалану мүмкін емес: {reason}.",
+        "malformed_cms": "Бұл оқылатын CMS қолтаңбасы емес.",
+        "malformed_xml": "Бұл дұрыс құрылмаған XML: {reason}.",
+        "forbidden_xml": "Бұл XML қауіпсіздік үшін тыйым салынған мүмкіндіктерді "
+        "(DTD немесе entity) пайдаланады.",
+        "xml_not_found": "Қол қоятын немесе қолтаңбаны орналастыратын XML элементі табылмады.",
+        "file_not_found": "Файл табылмады: {path}.",
+        "file_io": "Файлды оқу немесе жазу мүмкін болмады: {path}.",
+    },
+}
+
+
+class QalamError(Exception):
+    """Base of every error Qalam raises on purpose: a stable code, a plain message, a detail."""
+
+    code: ClassVar[str] = "internal"
+    retriable: ClassVar[bool] = False
+
+    def __init__(self, detail: str = "", **params: str) -> None:
+        self.detail = detail
+        self.params = params
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str = "en") -> str:
+        """The plain-language sentence for a person, in ``lang`` (falls back to English)."""
+        table = MESSAGES.get(lang, MESSAGES["en"])
+        template = table.get(self.code) or MESSAGES["en"][self.code]
+        try:
+            return template.format(**self.params)
+        except KeyError:
+            return template
+
+    def __str__(self) -> str:
+        text = self.message("en")
+        return f"{text} ({self.detail})" if self.detail else text
+
+
+class WrongPassword(QalamError):
+    """The password does not open the key store (the user may try again)."""
+
+    code = "wrong_password"
+    retriable = True
+
+
+class CorruptKeyStore(QalamError):
+    """The key store cannot be parsed: truncated, damaged, or not a key store at all."""
+
+    code = "corrupt_keystore"
+
+
+class EmptyKeyStore(QalamError):
+    """The key store opens but holds no private key paired with its certificate."""
+
+    code = "keystore_empty"
+
+
+class KeyNotFound(QalamError):
+    """No key in the store matches what was asked for."""
+
+    code = "key_not_found"
+
+
+class UnsupportedAlgorithm(QalamError):
+    """A key, digest or signature algorithm Qalam does not implement (yet)."""
+
+    code = "unsupported_algorithm"
+
+
+class InvalidInput(QalamError):
+    """Input that is empty, of the wrong type, or badly encoded (e.g. bad base64)."""
+
+    code = "invalid_input"
+
+
+class MalformedCms(QalamError):
+    """Bytes that do not parse as a CMS SignedData."""
+
+    code = "malformed_cms"
+
+
+class MalformedXml(QalamError):
+    """XML that is not well-formed."""
+
+    code = "malformed_xml"
+
+
+class ForbiddenXml(QalamError):
+    """Well-formed XML that uses DTDs or entities, refused to stop XML bombs and XXE."""
+
+    code = "forbidden_xml"
+
+
+class XmlTargetNotFound(QalamError):
+    """An XPath given for the element to sign or the signature's parent matched nothing."""
+
+    code = "xml_not_found"
+
+
+class FileNotFound(QalamError):
+    """A path the user named does not exist."""
+
+    code = "file_not_found"
+
+
+class FileIOError(QalamError):
+    """A file exists but could not be read or written."""
+
+    code = "file_io"
+
+
+__all__ = [
+    "LANGUAGES",
+    "MESSAGES",
+    "CorruptKeyStore",
+    "EmptyKeyStore",
+    "FileIOError",
+    "FileNotFound",
+    "ForbiddenXml",
+    "InvalidInput",
+    "KeyNotFound",
+    "MalformedCms",
+    "MalformedXml",
+    "QalamError",
+    "UnsupportedAlgorithm",
+    "WrongPassword",
+    "XmlTargetNotFound",
+]

@@ -1,0 +1,130 @@
+"""The PKCS#12 key derivation (RFC 7292 appendix B) and the two things we need it for.
+
+Written by hand because `cryptography` does not expose it: its ``load_pkcs12`` answers "invalid
+password or PKCS12 data" both for a wrong password and for a key it cannot read (GOST), and a
+person must be told which. Checking the MAC ourselves separates the two; decrypting a legacy
+3DES key bag tells which key algorithm is inside (and is what a GOST reader will build on).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from asn1crypto import algos, core, pkcs12
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+_BLOCK_SIZES = {"sha1": 64, "sha224": 64, "sha256": 64, "sha384": 128, "sha512": 128}
+
+PURPOSE_KEY = 1
+PURPOSE_IV = 2
+PURPOSE_MAC = 3
+
+
+def bmp_password(password: bytes) -> bytes:
+    """The password as PKCS#12 hashes it: UTF-16BE with two zero bytes at the end."""
+    return password.decode("utf-8").encode("utf-16-be") + b"\x00\x00"
+
+
+def derive(
+    hash_name: str, password: bytes, salt: bytes, purpose: int, rounds: int, n: int
+) -> bytes:
+    """RFC 7292 B.2: ``n`` bytes of key material for ``purpose`` (1 key, 2 IV, 3 MAC)."""
+    v = _BLOCK_SIZES[hash_name]
+    p = bmp_password(password)
+    d = bytes([purpose]) * v
+
+    def fill(data: bytes) -> bytes:
+        if not data:
+            return b""
+        length = v * ((len(data) + v - 1) // v)
+        return (data * (length // len(data) + 1))[:length]
+
+    block = bytearray(fill(salt) + fill(p))
+    out = b""
+    while len(out) < n:
+        a = hashlib.new(hash_name, d + bytes(block)).digest()
+        for _ in range(rounds - 1):
+            a = hashlib.new(hash_name, a).digest()
+        out += a
+        if len(out) >= n:
+            break
+        b = int.from_bytes((a * (v // len(a) + 1))[:v], "big")
+        for j in range(0, len(block), v):
+            chunk = (int.from_bytes(block[j : j + v], "big") + b + 1) % (1 << (8 * v))
+            block[j : j + v] = chunk.to_bytes(v, "big")
+    return out[:n]
+
+
+class _AnyAlgorithm(core.Sequence):  # type: ignore[misc]
+    _fields = [("algorithm", core.ObjectIdentifier), ("parameters", core.Any, {"optional": True})]
+
+
+class _PrivateKeyInfoHead(core.Sequence):  # type: ignore[misc]
+    """PKCS#8 read only as far as the algorithm: asn1crypto's own refuses unknown (GOST) OIDs."""
+
+    _fields = [
+        ("version", core.Integer),
+        ("algorithm", _AnyAlgorithm),
+        ("private_key", core.OctetString),
+        ("attributes", core.Any, {"implicit": 0, "optional": True}),
+    ]
+
+
+def mac_matches(pfx: pkcs12.Pfx, password: bytes) -> bool | None:
+    """Whether the file's HMAC checks out with ``password``; None when the file has no MAC."""
+    mac_data = pfx["mac_data"]
+    if mac_data.native is None:
+        return None
+    hash_name = mac_data["mac"]["digest_algorithm"]["algorithm"].native
+    if hash_name not in _BLOCK_SIZES:
+        return None
+    rounds = mac_data["iterations"].native or 1
+    salt = mac_data["mac_salt"].native
+    expected = mac_data["mac"]["digest"].native
+    content = pfx["auth_safe"]["content"].native
+    size = hashlib.new(hash_name).digest_size
+    key = derive(hash_name, password, salt, PURPOSE_MAC, rounds, size)
+    actual = hmac.new(key, content, hash_name).digest()
+    return hmac.compare_digest(actual, expected)
+
+
+def key_algorithms(pfx: pkcs12.Pfx, password: bytes) -> list[str]:
+    """The PKCS#8 algorithm OIDs of the legacy 3DES-shrouded key bags in ``pfx``."""
+    found: list[str] = []
+    safe = pkcs12.AuthenticatedSafe.load(pfx["auth_safe"]["content"].native)
+    for info in safe:
+        if info["content_type"].native != "data":
+            continue
+        for bag in pkcs12.SafeContents.load(info["content"].native):
+            if bag["bag_id"].native != "pkcs8_shrouded_key_bag":
+                continue
+            encrypted = bag["bag_value"]
+            algorithm = encrypted["encryption_algorithm"]
+            if algorithm["algorithm"].native != "pkcs12_sha1_tripledes_3key":
+                continue
+            params = algorithm["parameters"]
+            salt = params["salt"].native
+            rounds = params["iterations"].native
+            key = derive("sha1", password, salt, PURPOSE_KEY, rounds, 24)
+            iv = derive("sha1", password, salt, PURPOSE_IV, rounds, 8)
+            decryptor = Cipher(TripleDES(key), modes.CBC(iv)).decryptor()
+            plain = decryptor.update(encrypted["encrypted_data"].native) + decryptor.finalize()
+            plain = plain[: -plain[-1]] if plain and 1 <= plain[-1] <= 8 else plain
+            info8 = _PrivateKeyInfoHead.load(plain)
+            found.append(info8["algorithm"]["algorithm"].dotted)
+    return found
+
+
+def uses_legacy_encryption(pfx: pkcs12.Pfx) -> bool:
+    """True when the key bags use the PKCS#12 v1 PBE (3DES/RC2) rather than PBES2 (AES)."""
+    safe = pkcs12.AuthenticatedSafe.load(pfx["auth_safe"]["content"].native)
+    for info in safe:
+        if info["content_type"].native != "data":
+            continue
+        for bag in pkcs12.SafeContents.load(info["content"].native):
+            if bag["bag_id"].native == "pkcs8_shrouded_key_bag":
+                algorithm: algos.EncryptionAlgorithm = bag["bag_value"]["encryption_algorithm"]
+                return bool(algorithm["algorithm"].native != "pbes2")
+    return False
