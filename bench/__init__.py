@@ -1,0 +1,1 @@
+"""Benchmarks: each figure is a ratio against the raw primitive measured in the same run."""
