@@ -1,0 +1,1 @@
+"""Qalam's bundled test CA: KZ certificate profiles and the fixed demo PKI (TEST ONLY)."""
