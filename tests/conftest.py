@@ -101,3 +101,17 @@ def require_tool(name: str) -> str:
     if path is None:
         pytest.fail(f"{name} is not installed: run scripts/setup.sh (CI installs it)")
     return path
+
+
+# Tools as fixtures: test modules ask for them by name instead of importing this conftest, which
+# is ambiguous once a sub-folder has a conftest of its own.
+@pytest.fixture(scope="session")
+def openssl() -> str:
+    """The openssl binary."""
+    return require_tool("openssl")
+
+
+@pytest.fixture(scope="session")
+def xmlsec1() -> str:
+    """The xmlsec1 binary."""
+    return require_tool("xmlsec1")

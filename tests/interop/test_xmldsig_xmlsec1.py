@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import require_tool
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -33,11 +32,6 @@ DOCUMENT = (
     "    <req:Note><![CDATA[a < b & c]]></req:Note></req:Data>\n"
     "</req:Request>"
 )
-
-
-@pytest.fixture(scope="module")
-def xmlsec1() -> str:
-    return require_tool("xmlsec1")
 
 
 @pytest.fixture(scope="module")

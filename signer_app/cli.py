@@ -1,0 +1,283 @@
+"""`qalam`: the command line front door (keys, sign, verify, demo).
+
+Exit statuses: 0 done (or every signature valid), 1 a signature is not valid, 2 an error a person
+can fix (unreadable input, wrong password, missing file), 130 interrupted. Errors print one plain
+sentence; ``--debug`` adds the detail and the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import getpass
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__
+from .crypto import cms, xmldsig
+from .crypto.errors import FileIOError, FileNotFound, InvalidInput, QalamError
+from .crypto.keystores import KeyEntry, change_password, open_pkcs12
+from .render import (
+    SignerView,
+    entry_json,
+    entry_lines,
+    verification_json,
+    verification_lines,
+)
+
+EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_CERTS = Path(__file__).resolve().parent.parent / "certs"
+
+
+# ----------------------------------------------------------------------------- passwords
+
+
+def _read_secret_file(path: str) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFound(path, path=path) from None
+    except OSError as exc:
+        raise FileIOError(exc.strerror or "", path=path) from None
+    return text.rstrip("\r\n")
+
+
+def _password(file: str | None, env: str, prompt: str, confirm: bool = False) -> str:
+    """A password from a file, then the environment, then the terminal; never from argv."""
+    if file:
+        return _read_secret_file(file)
+    if os.environ.get(env):
+        return os.environ[env]
+    if not sys.stdin.isatty():
+        reason = f"no password given: use a password file option or set {env}"
+        raise InvalidInput(reason, reason=reason)
+    first = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Repeat it: ") != first:
+        raise InvalidInput("the two entries differ", reason="the two passwords differ")
+    return first
+
+
+def _open_key(args: argparse.Namespace) -> KeyEntry:
+    secret = _password(args.password_file, "QALAM_PASSWORD", f"Password for {args.key}: ")
+    return open_pkcs12(args.key, secret).entry
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def cmd_keys_show(args: argparse.Namespace) -> int:
+    """Print who each key of a key file belongs to."""
+    secret = _password(args.password_file, "QALAM_PASSWORD", f"Password for {args.file}: ")
+    store = open_pkcs12(args.file, secret)
+    if args.json:
+        print(json.dumps([entry_json(e) for e in store.entries()], ensure_ascii=False, indent=2))
+    else:
+        print(f"{store.label} ({store.storage}, {store.encryption} encryption)")
+        for entry in store.entries():
+            print("\n".join(entry_lines(entry)))
+    return EXIT_OK
+
+
+def cmd_keys_passwd(args: argparse.Namespace) -> int:
+    """Change the password of a key file (atomic, with a backup until the new file opens)."""
+    old = _password(args.old_password_file, "QALAM_PASSWORD", "Current password: ")
+    new = _password(args.new_password_file, "QALAM_NEW_PASSWORD", "New password: ", confirm=True)
+    if not new:
+        raise InvalidInput("empty new password", reason="the new password is empty")
+    change_password(args.file, old, new)
+    print(f"Password changed: {args.file}")
+    return EXIT_OK
+
+
+def _default_output(src: Path, fmt: str, detached: bool) -> Path:
+    if fmt == "xml":
+        return src.with_name(src.stem + ".signed.xml")
+    return src.with_name(src.name + (".p7s" if detached else ".cms"))
+
+
+def _write_output(target: str, data: bytes) -> None:
+    if target == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        Path(target).write_bytes(data)
+    except OSError as exc:
+        raise FileIOError(exc.strerror or "", path=target) from None
+
+
+def _read_input(path: str) -> bytes:
+    try:
+        return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except FileNotFoundError:
+        raise FileNotFound(path, path=path) from None
+    except OSError as exc:
+        raise FileIOError(exc.strerror or "", path=path) from None
+
+
+def _parse_hash(raw: bytes) -> bytes:
+    """A digest given as raw bytes, hex or base64 (what a portal or a script has at hand)."""
+    text = raw.strip()
+    if len(text) in (64, 96, 128) and all(c in b"0123456789abcdefABCDEF" for c in text):
+        return bytes.fromhex(text.decode())
+    if len(raw) in (32, 48, 64):
+        return raw
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error:
+        raise InvalidInput("bad hash", reason="the hash is neither hex nor base64") from None
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    """Sign a file: CMS attached (default), detached (streamed), over a hash, or XML."""
+    entry = _open_key(args)
+    src = Path(args.input)
+    output = args.output or str(_default_output(src, args.format, args.detached or args.hash))
+    if args.format == "xml":
+        signed = xmldsig.sign_xml(_read_input(args.input), entry).encode("utf-8")
+        _write_output(output, signed)
+    else:
+        if args.hash:
+            der = cms.sign_digest(_parse_hash(_read_input(args.input)), entry)
+        elif args.detached and args.input != "-":
+            try:
+                with src.open("rb") as stream:
+                    der = cms.sign_stream(stream, entry)
+            except FileNotFoundError:
+                raise FileNotFound(args.input, path=args.input) from None
+        else:
+            der = cms.sign(_read_input(args.input), entry, detached=args.detached)
+        _write_output(output, _pem("CMS", der) if args.pem else der)
+    if output != "-":
+        print(f"Signed: {output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _pem(label: str, der: bytes) -> bytes:
+    body = base64.encodebytes(der).decode("ascii").replace("\n", "")
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----", ""]).encode()
+
+
+def _looks_like_xml(blob: bytes) -> bool:
+    return blob.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Check every signature of a CMS or XML file; exit 0 only if all are valid."""
+    blob = _read_input(args.signed)
+    if _looks_like_xml(blob):
+        xml_result = xmldsig.verify_xml(blob)
+        kind, valid, detached = "xml", xml_result.valid, False
+        signers = [SignerView(s.certificate, s.valid, s.problems) for s in xml_result.signatures]
+    else:
+        if args.data:
+            try:
+                with Path(args.data).open("rb") as stream:
+                    cms_result = cms.verify(blob, stream=stream)
+            except FileNotFoundError:
+                raise FileNotFound(args.data, path=args.data) from None
+        else:
+            cms_result = cms.verify(blob)
+        kind, valid, detached = "cms", cms_result.valid, cms_result.detached
+        signers = [
+            SignerView(s.certificate, s.valid, s.problems, s.signing_time)
+            for s in cms_result.signers
+        ]
+    if args.json:
+        report = verification_json(kind, valid, signers, detached)
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(verification_lines(kind, valid, signers)))
+    return EXIT_OK if valid else EXIT_INVALID
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """List the demo PKI's keys and who they belong to (TEST ONLY keys with known passwords)."""
+    index = Path(args.certs) / "demo" / "index.json"
+    try:
+        rows = json.loads(index.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFound(str(index), path=str(index)) from None
+    print("Qalam demo PKI (TEST ONLY: these keys and passwords are public)\n")
+    for row in rows:
+        entry = open_pkcs12(Path(args.certs) / row["path"], row["password"]).entry
+        print(f"[{row['id']}] {row['path']}  password: {row['password']}  status: {row['status']}")
+        print("\n".join(entry_lines(entry)[1:]))
+        print()
+    print("Try:  qalam sign README.md -k certs/<path> --password-file <file>   (or QALAM_PASSWORD)")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `qalam`."""
+    parser = argparse.ArgumentParser(prog="qalam", description="Qalam e-signature client.")
+    parser.add_argument("--version", action="version", version=f"qalam {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show details and tracebacks")
+    parser.add_argument(
+        "--lang", choices=["en", "ru", "kk"], default="en", help="language of error messages"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    keys = sub.add_parser("keys", help="key files").add_subparsers(dest="keys_cmd", required=True)
+    show = keys.add_parser("show", help="who a key file belongs to")
+    show.add_argument("file")
+    show.add_argument("--password-file", help="file holding the password (else QALAM_PASSWORD)")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_keys_show)
+    passwd = keys.add_parser("passwd", help="change the password of a key file")
+    passwd.add_argument("file")
+    passwd.add_argument("--old-password-file", help="else QALAM_PASSWORD or a prompt")
+    passwd.add_argument("--new-password-file", help="else QALAM_NEW_PASSWORD or a prompt")
+    passwd.set_defaults(func=cmd_keys_passwd)
+
+    sign = sub.add_parser("sign", help="sign a file")
+    sign.add_argument("input", help="file to sign ('-' for standard input)")
+    sign.add_argument("-k", "--key", required=True, help="PKCS#12 key file")
+    sign.add_argument("--password-file", help="file holding the password (else QALAM_PASSWORD)")
+    sign.add_argument("-f", "--format", choices=["cms", "xml"], default="cms")
+    sign.add_argument("--detached", action="store_true", help="signature apart from the data")
+    sign.add_argument("--hash", action="store_true", help="INPUT holds a SHA-256 digest")
+    sign.add_argument("-o", "--output", help="where to write ('-' for standard output)")
+    sign.add_argument("--pem", action="store_true", help="PEM instead of DER")
+    sign.set_defaults(func=cmd_sign)
+
+    verify = sub.add_parser("verify", help="check the signatures of a CMS or XML file")
+    verify.add_argument("signed")
+    verify.add_argument("--data", help="the original file, for a detached signature")
+    verify.add_argument("--json", action="store_true")
+    verify.set_defaults(func=cmd_verify)
+
+    demo = sub.add_parser("demo", help="show the demo PKI's keys")
+    demo.add_argument("--certs", default=str(DEFAULT_CERTS), help="the demo PKI folder")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `qalam` and return its exit status."""
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except QalamError as error:
+        print(f"qalam: {error.message(args.lang)}", file=sys.stderr)
+        if args.debug:
+            print(f"  code: {error.code}; detail: {error.detail}", file=sys.stderr)
+            traceback.print_exc()
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("qalam: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,175 @@
+"""`qalam` on the command line: plain sentences, exit statuses, and the keys/sign/verify flows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from signer_app.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, main
+
+
+@pytest.fixture
+def citizen(demo, monkeypatch):
+    """The citizen's SIGN key, its password in QALAM_PASSWORD as a script would set it."""
+    key = demo["citizen_sign"]
+    monkeypatch.setenv("QALAM_PASSWORD", key.password)
+    return key
+
+
+@pytest.fixture
+def document(tmp_path: Path) -> Path:
+    path = tmp_path / "contract.txt"
+    path.write_text("Келісімшарт № 1: 1000 теңге\n", encoding="utf-8")
+    return path
+
+
+def test_keys_show_json_names_the_owner(citizen, capsys) -> None:
+    assert main(["keys", "show", str(citizen.path), "--json"]) == EXIT_OK
+    shown = json.loads(capsys.readouterr().out)
+    assert shown[0]["identity"]["iin"] == citizen.iin
+    assert shown[0]["identity"]["purpose"] == "sign"
+    assert shown[0]["algorithm"] == "RSA"
+
+
+def test_keys_show_text_is_readable(citizen, capsys) -> None:
+    assert main(["keys", "show", str(citizen.path)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert f"IIN:          {citizen.iin}" in out
+    assert "signing (SIGN)" in out
+
+
+def test_a_wrong_password_is_one_plain_sentence_without_the_password(
+    demo, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("QALAM_PASSWORD", "Wr0ng-Secret")
+    assert main(["keys", "show", str(demo["citizen_sign"].path)]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert err.strip() == "qalam: The password is not right for this key file."
+    assert "Wr0ng-Secret" not in err
+    assert "Traceback" not in err
+
+
+def test_errors_speak_russian_and_kazakh_on_request(demo, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("QALAM_PASSWORD", "nope")
+    main(["--lang", "ru", "keys", "show", str(demo["citizen_sign"].path)])
+    assert "Неверный пароль" in capsys.readouterr().err
+    main(["--lang", "kk", "keys", "show", str(demo["citizen_sign"].path)])
+    assert "құпиясөзі дұрыс емес" in capsys.readouterr().err
+
+
+def test_without_a_password_source_and_no_terminal_it_says_how_to_give_one(
+    demo, monkeypatch, capsys
+) -> None:
+    monkeypatch.delenv("QALAM_PASSWORD", raising=False)
+    monkeypatch.setattr(sys, "stdin", open("/dev/null"))  # noqa: SIM115
+    assert main(["keys", "show", str(demo["citizen_sign"].path)]) == EXIT_ERROR
+    assert "QALAM_PASSWORD" in capsys.readouterr().err
+
+
+def test_a_password_file_is_read_without_its_newline(
+    demo, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.delenv("QALAM_PASSWORD", raising=False)
+    secret = tmp_path / "pw"
+    secret.write_text(demo["citizen_sign"].password + "\n")
+    path = str(demo["citizen_sign"].path)
+    assert main(["keys", "show", path, "--password-file", str(secret)]) == EXIT_OK
+
+
+def test_sign_then_verify_attached_cms(citizen, document, capsys) -> None:
+    assert main(["sign", str(document), "-k", str(citizen.path)]) == EXIT_OK
+    signed = Path(str(document) + ".cms")
+    assert signed.exists()
+    capsys.readouterr()
+    assert main(["verify", str(signed), "--json"]) == EXIT_OK
+    report = json.loads(capsys.readouterr().out)
+    assert report["valid"] is True
+    assert report["format"] == "cms"
+    assert report["signers"][0]["identity"]["iin"] == citizen.iin
+    assert report["signers"][0]["identity"]["name"]
+
+
+def test_a_changed_byte_makes_verify_exit_1(citizen, document, capsys) -> None:
+    out = document.with_suffix(".cms")
+    main(["sign", str(document), "-k", str(citizen.path), "-o", str(out)])
+    data = bytearray(out.read_bytes())
+    position = bytes(data).find(b"1000")
+    data[position] ^= 0x01
+    out.write_bytes(bytes(data))
+    assert main(["verify", str(out)]) == EXIT_INVALID
+    assert "NOT VALID" in capsys.readouterr().out
+
+
+def test_detached_signing_needs_the_original_to_verify(citizen, document, capsys) -> None:
+    assert main(["sign", str(document), "-k", str(citizen.path), "--detached"]) == EXIT_OK
+    signature = Path(str(document) + ".p7s")
+    assert main(["verify", str(signature), "--data", str(document)]) == EXIT_OK
+    assert main(["verify", str(signature)]) == EXIT_ERROR
+
+
+def test_signing_a_hash_verifies_against_the_data(citizen, document, tmp_path: Path) -> None:
+    import hashlib
+
+    digest = tmp_path / "digest.hex"
+    digest.write_text(hashlib.sha256(document.read_bytes()).hexdigest())
+    out = tmp_path / "hash.p7s"
+    assert main(["sign", str(digest), "--hash", "-k", str(citizen.path), "-o", str(out)]) == EXIT_OK
+    assert main(["verify", str(out), "--data", str(document)]) == EXIT_OK
+
+
+def test_pem_output_verifies(citizen, document, tmp_path: Path) -> None:
+    out = tmp_path / "doc.pem"
+    assert (
+        main(["sign", str(document), "-k", str(citizen.path), "--pem", "-o", str(out)]) == EXIT_OK
+    )
+    assert out.read_text().startswith("-----BEGIN CMS-----")
+    assert main(["verify", str(out)]) == EXIT_OK
+
+
+def test_xml_sign_then_verify(citizen, tmp_path: Path, capsys) -> None:
+    request = tmp_path / "request.xml"
+    request.write_text("<request><iin>850101300124</iin></request>", encoding="utf-8")
+    assert main(["sign", str(request), "-k", str(citizen.path), "-f", "xml"]) == EXIT_OK
+    signed = tmp_path / "request.signed.xml"
+    capsys.readouterr()
+    assert main(["verify", str(signed), "--json"]) == EXIT_OK
+    assert json.loads(capsys.readouterr().out)["format"] == "xml"
+
+
+def test_unreadable_input_exits_2(tmp_path: Path, capsys) -> None:
+    junk = tmp_path / "junk.cms"
+    junk.write_bytes(b"\x00\x01 this is not a signature")
+    assert main(["verify", str(junk)]) == EXIT_ERROR
+    assert main(["verify", str(tmp_path / "missing.cms")]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+
+
+def test_keys_passwd_changes_the_password(demo, tmp_path: Path, monkeypatch) -> None:
+    key = demo["citizen_sign"]
+    copy = tmp_path / key.path.name
+    copy.write_bytes(key.path.read_bytes())
+    monkeypatch.setenv("QALAM_PASSWORD", key.password)
+    monkeypatch.setenv("QALAM_NEW_PASSWORD", "Жаңа-құпиясөз-7")
+    assert main(["keys", "passwd", str(copy)]) == EXIT_OK
+    monkeypatch.setenv("QALAM_PASSWORD", "Жаңа-құпиясөз-7")
+    assert main(["keys", "show", str(copy)]) == EXIT_OK
+
+
+def test_demo_lists_every_demo_key(demo, capsys) -> None:
+    assert main(["demo"]) == EXIT_OK
+    out = capsys.readouterr().out
+    for key_id in demo:
+        assert f"[{key_id}]" in out
+
+
+def test_the_installed_command_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "signer_app.cli", "--version"], capture_output=True, text=True
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("qalam ")
