@@ -125,9 +125,13 @@ _SCHEMES: dict[tuple[KeyAlgorithm, DigestAlgorithm], SignatureScheme] = {
 # The digest each key family signs with unless the caller asks otherwise (what NCA issues).
 DEFAULT_DIGEST = {KeyAlgorithm.RSA: DigestAlgorithm.SHA256, KeyAlgorithm.EC: DigestAlgorithm.SHA256}
 
-# Signature-algorithm OIDs that also appear in SignerInfo: rsaEncryption says "RSA PKCS#1 v1.5,
-# digest from digestAlgorithm" (what OpenSSL writes), so it maps to the key family only.
-_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
+# Key-family OIDs that also appear as a SignerInfo's signatureAlgorithm: rsaEncryption (what
+# OpenSSL writes) and id-ecPublicKey (what some Java encoders write) say "this family, digest from
+# digestAlgorithm".
+_FAMILY_OIDS = {
+    "1.2.840.113549.1.1.1": KeyAlgorithm.RSA,
+    "1.2.840.10045.2.1": KeyAlgorithm.EC,
+}
 
 
 def scheme_for(
@@ -144,8 +148,8 @@ def scheme_for(
 
 def scheme_from_cms(signature_oid: str, digest: DigestAlgorithm) -> SignatureScheme:
     """The scheme a CMS SignerInfo names by its signatureAlgorithm and digestAlgorithm."""
-    if signature_oid == _RSA_ENCRYPTION:
-        return scheme_for(KeyAlgorithm.RSA, digest)
+    if signature_oid in _FAMILY_OIDS:
+        return scheme_for(_FAMILY_OIDS[signature_oid], digest)
     for scheme in _SCHEMES.values():
         if scheme.cms_oid == signature_oid:
             if scheme.digest is not digest:

@@ -29,9 +29,8 @@ from functools import lru_cache
 from typing import Any, BinaryIO
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.exceptions import UnsupportedAlgorithm as _CryptoUnsupported
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+from cryptography.hazmat.primitives.asymmetric import padding, utils
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import der
@@ -39,6 +38,7 @@ from .algorithms import DigestAlgorithm, KeyAlgorithm, SignatureScheme, scheme_f
 from .der import DerError
 from .errors import InvalidInput, MalformedCms, UnsupportedAlgorithm
 from .keystores import KeyEntry, hash_for
+from .publickeys import key_algorithm_of, signature_ok
 
 # -- object identifiers of CMS itself (content types and attributes; algorithms live elsewhere) --
 
@@ -164,10 +164,7 @@ class _CertInfo:
             self.public_key = certificate.public_key()
         except (_CryptoUnsupported, ValueError):
             return  # a key `cryptography` cannot use (GOST): reported as unsupported_algorithm
-        if isinstance(self.public_key, rsa.RSAPublicKey):
-            self.key_algorithm = KeyAlgorithm.RSA
-        elif isinstance(self.public_key, ec.EllipticCurvePublicKey):
-            self.key_algorithm = KeyAlgorithm.EC
+        self.key_algorithm = key_algorithm_of(self.public_key)
 
 
 def _value_span(buf: bytes) -> tuple[int, int]:
@@ -1007,23 +1004,10 @@ def _verifier(signature_oid: bytes, digest_oid: bytes) -> _Verifier:
 def _signature_ok(
     info: _CertInfo, scheme: SignatureScheme, signature: bytes, data: bytes, algorithm: Any
 ) -> bool:
-    """Whether ``signature`` over ``data`` verifies with the certificate's key.
-
-    ``algorithm`` is a `cryptography` hash, or a Prehashed one when ``data`` is a digest. A key
-    of another family than the signer claims is a bad signature, not a crash.
-    """
-    try:
-        if info.key_algorithm is not scheme.key_algorithm:
-            return False
-        if scheme.key_algorithm is KeyAlgorithm.RSA:
-            info.public_key.verify(signature, data, _PKCS1, algorithm)
-        elif scheme.key_algorithm is KeyAlgorithm.EC:
-            info.public_key.verify(signature, data, ec.ECDSA(algorithm))
-        else:
-            return False
-    except InvalidSignature:
+    """Whether the signature verifies with the certificate's key in the family the signer claims."""
+    if info.key_algorithm is not scheme.key_algorithm:
         return False
-    return True
+    return signature_ok(info.public_key, scheme.key_algorithm, signature, data, algorithm)
 
 
 @lru_cache(maxsize=256)

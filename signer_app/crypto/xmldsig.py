@@ -64,8 +64,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
@@ -82,6 +81,7 @@ from .errors import (
     XmlTargetNotFound,
 )
 from .keystores import KeyEntry, hash_for
+from .publickeys import signature_ok
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -622,22 +622,15 @@ def _signature_verifies(
     certificate: x509.Certificate, scheme: SignatureScheme, value: bytes, data: bytes
 ) -> bool:
     key = certificate.public_key()
-    chosen = hash_for(scheme.digest)
-    try:
-        if scheme.key_algorithm is KeyAlgorithm.RSA and isinstance(key, rsa.RSAPublicKey):
-            key.verify(value, data, padding.PKCS1v15(), chosen)
-            return True
-        if scheme.key_algorithm is KeyAlgorithm.EC and isinstance(key, ec.EllipticCurvePublicKey):
-            size = (key.curve.key_size + 7) // 8
-            if len(value) != 2 * size:
-                return False
-            r = int.from_bytes(value[:size], "big")
-            s = int.from_bytes(value[size:], "big")
-            key.verify(encode_dss_signature(r, s), data, ec.ECDSA(chosen))
-            return True
-    except InvalidSignature:
-        return False
-    return False
+    if scheme.key_algorithm is KeyAlgorithm.EC and isinstance(key, ec.EllipticCurvePublicKey):
+        # XMLDSig carries ECDSA as r || s (RFC 4050 §3.3); the key checks DER.
+        size = (key.curve.key_size + 7) // 8
+        if len(value) != 2 * size:
+            return False
+        value = encode_dss_signature(
+            int.from_bytes(value[:size], "big"), int.from_bytes(value[size:], "big")
+        )
+    return signature_ok(key, scheme.key_algorithm, value, data, hash_for(scheme.digest))
 
 
 @contextmanager
