@@ -1,0 +1,851 @@
+"""Issue, revoke and report on certificates, and keep each issuing CA's CRL: the CA's one core.
+
+Everything that decides what a certificate says or whether it is revoked happens here, between
+the authorisers (enrollment.py), the registry (registry.py) and the signer (ca_keys.py):
+
+* A CSR is only a proof of possession of a key: it must parse, be signed by its own key
+  (RSA ≥ 2048 bits or ECDSA P-256), and must not name another person. Its subject and extensions
+  are otherwise ignored; the subject comes from the registry and the extensions from the profile.
+* Issuance is one transaction: the authoriser's own changes (a code consumed), the certificate
+  rows, the superseded certificates' revocation and the audit rows commit together, and the
+  signed certificates are returned only after the commit. A crash before it leaves nothing
+  issued that the database does not know: the certificates existed only in that process.
+* Serial numbers are 20 random bytes; a collision with an existing serial (a unique-constraint
+  violation, from this or another worker) is retried with a fresh serial inside a SAVEPOINT.
+* A revocation marks the CA's CRL stale; `current_crl` regenerates a stale CRL (or one past half
+  its lifetime) with the next CRL number, under a row lock so workers do not race.
+* A refused request changes nothing and leaves one audit row with the error code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ca_server import audit, registry
+from ca_server.ca_keys import CaSigner
+from ca_server.crl import RevokedEntry, build_crl
+from ca_server.db import GOOD, REVOKED, CertificateRecord, CrlState, Database, utcnow
+from ca_server.errors import CaError
+from ca_server.ocsp import CertId, CertStatus, StatusLookup, TryLater
+from ca_server.profiles import (
+    DEFAULT_BASE_URL,
+    PROFILES,
+    Person,
+    Purpose,
+    Role,
+    build_end_entity_certificate,
+    random_serial_number,
+)
+from signer_app.crypto.identity import dn_string
+
+__all__ = [
+    "DEFAULT_CRL_VALIDITY",
+    "MAX_CSR_SIZE",
+    "MIN_RSA_BITS",
+    "REVOCATION_REASONS",
+    "Authorisation",
+    "Authorise",
+    "CertificateStatus",
+    "CertificationAuthority",
+    "CheckedCsr",
+    "IssuedCertificate",
+    "IssuedPair",
+    "Revocation",
+    "certificates_of",
+    "check_csr",
+    "current_crl",
+    "import_certificate",
+    "issue",
+    "issue_pair",
+    "parse_reason",
+    "parse_serial",
+    "revoke",
+    "serial_hex",
+    "status",
+    "status_lookup",
+]
+
+MAX_CSR_SIZE = 64 * 1024
+MIN_RSA_BITS = 2048
+MAX_RSA_BITS = 16384
+DEFAULT_CRL_VALIDITY = dt.timedelta(days=1)
+_SERIAL_ATTEMPTS = 8
+
+# RFC 5280 §5.3.1 reasons an end-entity certificate can be revoked for here. certificateHold is
+# left out (revocation here is final), removeFromCRL belongs to delta CRLs, and the CA and AA
+# compromise reasons to CA certificates.
+REVOCATION_REASONS: Mapping[str, x509.ReasonFlags] = {
+    flag.value: flag
+    for flag in (
+        x509.ReasonFlags.unspecified,
+        x509.ReasonFlags.key_compromise,
+        x509.ReasonFlags.affiliation_changed,
+        x509.ReasonFlags.superseded,
+        x509.ReasonFlags.cessation_of_operation,
+        x509.ReasonFlags.privilege_withdrawn,
+    )
+}
+_REASON_CODES = {
+    0: "unspecified",
+    1: "keyCompromise",
+    3: "affiliationChanged",
+    4: "superseded",
+    5: "cessationOfOperation",
+    9: "privilegeWithdrawn",
+}
+
+
+# -- values -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CertificationAuthority:
+    """An issuing CA of this instance: its name in URLs ("nac", "gov"), signer and root."""
+
+    id: str
+    signer: CaSigner
+    root: x509.Certificate | None = None
+    base_url: str = DEFAULT_BASE_URL
+    crl_validity: dt.timedelta = DEFAULT_CRL_VALIDITY
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return self.signer.certificate
+
+
+@dataclass(frozen=True)
+class CheckedCsr:
+    """A CSR that parsed, proved possession of its key, and carries an acceptable key."""
+
+    csr: x509.CertificateSigningRequest
+    public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+    der: bytes
+
+    @property
+    def key_description(self) -> str:
+        if isinstance(self.public_key, rsa.RSAPublicKey):
+            return f"RSA-{self.public_key.key_size}"
+        return "EC-P256"
+
+    def spki(self) -> bytes:
+        return self.public_key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+
+@dataclass(frozen=True)
+class Authorisation:
+    """What an authoriser decided, inside the issuing transaction.
+
+    `actor` is who the audit log names; `method` how they were allowed ("operator",
+    "one_time_code", "auth_key_signature"); `supersede` revokes the holder's current
+    certificates of the same CA and role as *superseded* in the same transaction.
+    """
+
+    actor: str
+    method: str
+    supersede: bool = False
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+# Runs inside the issuing transaction: may read, and change (consume a code); raises CaError.
+Authorise = Callable[[Session, dt.datetime], Authorisation]
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """A certificate that is committed to the database."""
+
+    serial: str
+    certificate: x509.Certificate
+    ca: str
+    iin: str
+    role: Role
+    purpose: Purpose
+    profile: str
+
+    @property
+    def der(self) -> bytes:
+        return self.certificate.public_bytes(serialization.Encoding.DER)
+
+    @property
+    def ski(self) -> str:
+        return _ski(self.certificate)
+
+
+@dataclass(frozen=True)
+class IssuedPair:
+    """The AUTH and SIGN certificates of one enrolment."""
+
+    auth: IssuedCertificate
+    sign: IssuedCertificate
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """A revocation that is committed."""
+
+    serial: str
+    ca: str
+    revoked_at: dt.datetime
+    reason: x509.ReasonFlags
+
+
+@dataclass(frozen=True)
+class CertificateStatus:
+    """What the database knows about one certificate."""
+
+    serial: str
+    ca: str
+    iin: str | None
+    bin: str | None
+    role: str
+    purpose: str
+    profile: str
+    subject: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+    status: str
+    revoked_at: dt.datetime | None
+    reason: str | None
+    superseded_by: str | None
+    expired: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "serial": self.serial,
+            "ca": self.ca,
+            "iin": self.iin,
+            "bin": self.bin,
+            "role": self.role,
+            "purpose": self.purpose,
+            "profile": self.profile,
+            "subject": self.subject,
+            "not_before": self.not_before.isoformat(),
+            "not_after": self.not_after.isoformat(),
+            "status": self.status,
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+            "reason": self.reason,
+            "superseded_by": self.superseded_by,
+            "expired": self.expired,
+        }
+
+
+# -- serial numbers and reasons ---------------------------------------------------------------
+
+
+def serial_hex(serial: int) -> str:
+    """How serials are stored and shown: lower-case hex, at least 40 digits (20 bytes)."""
+    if serial < 0:
+        raise ValueError("serial numbers are positive")
+    return format(serial, "040x")
+
+
+def parse_serial(text: str | int) -> str:
+    """A serial as a person types it (hex, any case, with colons, spaces or 0x) in stored form."""
+    if isinstance(text, int):
+        return serial_hex(text)
+    cleaned = text.strip().lower().replace(":", "").replace(" ", "")
+    cleaned = cleaned.removeprefix("0x")
+    try:
+        value = int(cleaned, 16)
+    except ValueError:
+        raise CaError(
+            "invalid_input", f"{text[:80]!r} is not a hexadecimal serial number"
+        ) from None
+    if not cleaned or len(cleaned) > 64:
+        raise CaError("invalid_input", "a serial number has 1 to 64 hexadecimal digits")
+    return serial_hex(value)
+
+
+def parse_reason(reason: str | int | x509.ReasonFlags) -> x509.ReasonFlags:
+    """An RFC 5280 reason by name ("keyCompromise", "key_compromise") or code (1)."""
+    if isinstance(reason, x509.ReasonFlags):
+        name = reason.value
+    elif isinstance(reason, int) or (isinstance(reason, str) and reason.strip().isdigit()):
+        name = _REASON_CODES.get(int(reason), "")
+    else:
+        wanted = reason.strip().replace("_", "").replace("-", "").lower()
+        name = next((n for n in REVOCATION_REASONS if n.lower() == wanted), "")
+    if name not in REVOCATION_REASONS:
+        known = ", ".join(REVOCATION_REASONS)
+        raise CaError("invalid_reason", f"{str(reason)[:40]!r}; use one of: {known}")
+    return REVOCATION_REASONS[name]
+
+
+def _ski(certificate: x509.Certificate) -> str:
+    try:
+        ext = certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+        return ext.value.digest.hex()
+    except x509.ExtensionNotFound:
+        return x509.SubjectKeyIdentifier.from_public_key(certificate.public_key()).digest.hex()
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    # Certificates and CRLs carry whole seconds; keep the database in step with them.
+    return (now or utcnow()).astimezone(dt.UTC).replace(microsecond=0)
+
+
+# -- CSRs -------------------------------------------------------------------------------------
+
+
+def check_csr(data: bytes | str) -> CheckedCsr:
+    """Parse a PKCS#10 request (PEM or DER) and check its key and its proof of possession."""
+    raw = data.encode("ascii", "replace") if isinstance(data, str) else bytes(data)
+    if not raw or len(raw) > MAX_CSR_SIZE:
+        raise CaError("csr_malformed", f"{len(raw)} bytes (1..{MAX_CSR_SIZE} allowed)")
+    try:
+        if raw.lstrip().startswith(b"-----BEGIN"):
+            csr = x509.load_pem_x509_csr(raw)
+        else:
+            csr = x509.load_der_x509_csr(raw)
+    except ValueError:
+        raise CaError("csr_malformed", "not a PKCS#10 certificate request") from None
+    try:
+        key = csr.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        raise CaError("key_unsupported", "the key's algorithm is not known here") from None
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < MIN_RSA_BITS:
+            raise CaError("key_too_weak", f"RSA-{key.key_size}")
+        if key.key_size > MAX_RSA_BITS:
+            raise CaError("key_unsupported", f"RSA-{key.key_size} is larger than we accept")
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        if not isinstance(key.curve, ec.SECP256R1):
+            raise CaError("key_unsupported", f"EC curve {key.curve.name}")
+    else:
+        raise CaError("key_unsupported", type(key).__name__)
+    try:
+        proved = csr.is_signature_valid
+    except UnsupportedAlgorithm:
+        raise CaError("csr_bad_signature", "unsupported signature algorithm") from None
+    if not proved:
+        raise CaError("csr_bad_signature")
+    return CheckedCsr(csr, key, csr.public_bytes(serialization.Encoding.DER))
+
+
+def _attribute_text(attribute: x509.NameAttribute[str | bytes]) -> str:
+    value = attribute.value
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+def _check_subject(checked: CheckedCsr, iin: str, bin_: str | None) -> None:
+    """A CSR may leave its subject empty; an IIN or BIN it names must be the applicant's."""
+    subject = checked.csr.subject
+    for attribute in subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER):
+        text = _attribute_text(attribute).strip()
+        if text.upper().removeprefix("IIN") != iin:
+            raise CaError("csr_subject_mismatch", f"the CSR names SERIALNUMBER={text[:40]}")
+    for attribute in subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME):
+        text = _attribute_text(attribute).strip()
+        if text.upper().startswith("BIN") and text.upper().removeprefix("BIN") != (bin_ or ""):
+            raise CaError("csr_subject_mismatch", f"the CSR names OU={text[:40]}")
+
+
+# -- issuance ---------------------------------------------------------------------------------
+
+
+def import_certificate(
+    session: Session,
+    ca_id: str,
+    certificate: x509.Certificate,
+    *,
+    iin: str | None,
+    bin: str | None,
+    role: str,
+    purpose: str,
+    profile: str,
+    revoked_at: dt.datetime | None = None,
+    reason: x509.ReasonFlags | None = None,
+    created_at: dt.datetime | None = None,
+) -> CertificateRecord:
+    """Record a certificate this CA signed (issued here, or adopted from the demo PKI)."""
+    row = CertificateRecord(
+        serial=serial_hex(certificate.serial_number),
+        ca_id=ca_id,
+        iin=iin,
+        bin=bin,
+        role=role,
+        purpose=purpose,
+        profile=profile,
+        subject=dn_string(certificate.subject),
+        ski=_ski(certificate),
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+        der=certificate.public_bytes(serialization.Encoding.DER),
+        status=REVOKED if revoked_at is not None else GOOD,
+        revoked_at=revoked_at,
+        reason=(reason or x509.ReasonFlags.unspecified).value if revoked_at is not None else None,
+        created_at=created_at or utcnow(),
+    )
+    session.add(row)
+    return row
+
+
+def _sign_and_insert(
+    session: Session,
+    ca: CertificationAuthority,
+    holder: Person,
+    role: Role,
+    purpose: Purpose,
+    checked: CheckedCsr,
+    now: dt.datetime,
+) -> IssuedCertificate:
+    profile = PROFILES[purpose, role]
+    not_after = min(
+        now + dt.timedelta(days=profile.validity_days), ca.certificate.not_valid_after_utc
+    )
+    for _ in range(_SERIAL_ATTEMPTS):
+        serial = random_serial_number()
+        certificate = build_end_entity_certificate(
+            person=holder,
+            public_key=checked.public_key,
+            profile=profile,
+            issuer=ca.certificate,
+            issuer_key=ca.signer.private_key,
+            issuer_name=ca.id,
+            not_before=now,
+            not_after=not_after,
+            serial_number=serial,
+            base_url=ca.base_url,
+        )
+        try:
+            # A SAVEPOINT, so a serial that collides undoes this insert only, not the transaction.
+            with session.begin_nested():
+                import_certificate(
+                    session,
+                    ca.id,
+                    certificate,
+                    iin=holder.iin,
+                    bin=holder.bin,
+                    role=role.value,
+                    purpose=purpose.value,
+                    profile=profile.name,
+                    created_at=now,
+                )
+        except IntegrityError:
+            if session.get(CertificateRecord, serial_hex(serial)) is None:
+                raise
+            continue
+        return IssuedCertificate(
+            serial=serial_hex(serial),
+            certificate=certificate,
+            ca=ca.id,
+            iin=holder.iin,
+            role=role,
+            purpose=purpose,
+            profile=profile.name,
+        )
+    raise CaError("internal", f"no free serial number after {_SERIAL_ATTEMPTS} attempts")
+
+
+def _supersede(
+    session: Session,
+    ca: CertificationAuthority,
+    holder: Person,
+    role: Role,
+    new: Mapping[Purpose, IssuedCertificate],
+    now: dt.datetime,
+    actor: str,
+) -> list[str]:
+    """Revoke the holder's other good certificates of this CA and role as superseded."""
+    query = select(CertificateRecord).where(
+        CertificateRecord.ca_id == ca.id,
+        CertificateRecord.iin == holder.iin,
+        CertificateRecord.role == role.value,
+        CertificateRecord.status == GOOD,
+        CertificateRecord.serial.not_in([c.serial for c in new.values()]),
+    )
+    query = query.where(
+        CertificateRecord.bin.is_(None)
+        if holder.bin is None
+        else CertificateRecord.bin == holder.bin
+    )
+    revoked = []
+    for row in session.scalars(query).all():
+        replacement = next((c for c in new.values() if c.purpose.value == row.purpose), None)
+        superseded_by = replacement.serial if replacement else None
+        changed = _revoke_row(session, row.serial, x509.ReasonFlags.superseded, now, superseded_by)
+        if changed is not None:
+            audit.record(
+                session,
+                actor,
+                "certificate.revoke",
+                row.serial,
+                details={"ca": changed, "reason": "superseded", "superseded_by": superseded_by},
+                at=now,
+            )
+            revoked.append(row.serial)
+    return revoked
+
+
+def _issue_all(
+    db: Database,
+    ca: CertificationAuthority,
+    csrs: Sequence[tuple[Purpose, bytes | str]],
+    *,
+    iin: str,
+    role: Role | str,
+    bin: str | None,
+    actor: str,
+    authorise: Authorise | None,
+    remote_addr: str | None,
+    request: bytes,
+    now: dt.datetime | None,
+) -> dict[Purpose, IssuedCertificate]:
+    target = str(iin)[:64]
+    try:
+        role = registry.parse_role(role)
+        iin = registry.check_iin(iin)
+        target = iin
+        bin_ = registry.check_bin(bin) if bin is not None else None
+        if registry.ROLE_CA[role] != ca.id:
+            raise CaError(
+                "profile_not_allowed",
+                f"{role.value} certificates come from {registry.ROLE_CA[role]}, not {ca.id}",
+            )
+        checked = [(purpose, check_csr(csr)) for purpose, csr in csrs]
+        for _, csr in checked:
+            _check_subject(csr, iin, bin_)
+        if len({csr.spki() for _, csr in checked}) != len(checked):
+            raise CaError("key_reused")
+        request = request or b"".join(csr.der for _, csr in checked)
+        moment = _now(now)
+        issued: dict[Purpose, IssuedCertificate] = {}
+        with db.transaction() as session:
+            grant = (
+                authorise(session, moment)
+                if authorise is not None
+                else Authorisation(actor=actor, method="operator")
+            )
+            holder = registry.subject_person(session, iin, role, bin_)
+            for purpose, csr in checked:
+                issued[purpose] = _sign_and_insert(session, ca, holder, role, purpose, csr, moment)
+            superseded = (
+                _supersede(session, ca, holder, role, issued, moment, grant.actor)
+                if grant.supersede
+                else []
+            )
+            for cert in issued.values():
+                audit.record(
+                    session,
+                    grant.actor,
+                    "certificate.issue",
+                    cert.serial,
+                    remote_addr=remote_addr,
+                    request=request,
+                    details={
+                        "ca": ca.id,
+                        "iin": iin,
+                        "bin": bin_,
+                        "role": role.value,
+                        "purpose": cert.purpose.value,
+                        "profile": cert.profile,
+                        "authorised_by": grant.method,
+                        **dict(grant.details),
+                    },
+                    at=moment,
+                )
+            if superseded:
+                _mark_crl_stale(session, ca.id)
+        # Committed: only now may the certificates leave this function.
+        return issued
+    except CaError as error:
+        audit.record_refusal(
+            db,
+            actor,
+            "certificate.issue",
+            target,
+            error,
+            remote_addr=remote_addr,
+            request=request,
+            details={"ca": ca.id},
+        )
+        raise
+
+
+def issue(
+    db: Database,
+    ca: CertificationAuthority,
+    csr: bytes | str,
+    *,
+    iin: str,
+    role: Role | str,
+    purpose: Purpose | str,
+    bin: str | None = None,
+    actor: str,
+    authorise: Authorise | None = None,
+    remote_addr: str | None = None,
+    request: bytes = b"",
+    now: dt.datetime | None = None,
+) -> IssuedCertificate:
+    """Issue one certificate of `purpose` for registered person `iin` holding `role` (in `bin`).
+
+    Without `authorise` the issuance is an operator action by `actor`.
+    """
+    try:
+        wanted = Purpose(purpose)
+    except ValueError:
+        raise CaError("invalid_input", f"purpose must be auth or sign, not {purpose!r}") from None
+    issued = _issue_all(
+        db,
+        ca,
+        [(wanted, csr)],
+        iin=iin,
+        role=role,
+        bin=bin,
+        actor=actor,
+        authorise=authorise,
+        remote_addr=remote_addr,
+        request=request,
+        now=now,
+    )
+    return issued[wanted]
+
+
+def issue_pair(
+    db: Database,
+    ca: CertificationAuthority,
+    auth_csr: bytes | str,
+    sign_csr: bytes | str,
+    *,
+    iin: str,
+    role: Role | str,
+    bin: str | None = None,
+    actor: str,
+    authorise: Authorise | None = None,
+    remote_addr: str | None = None,
+    request: bytes = b"",
+    now: dt.datetime | None = None,
+) -> IssuedPair:
+    """Issue the AUTH and SIGN certificates of one person in one transaction (two keys)."""
+    issued = _issue_all(
+        db,
+        ca,
+        [(Purpose.AUTH, auth_csr), (Purpose.SIGN, sign_csr)],
+        iin=iin,
+        role=role,
+        bin=bin,
+        actor=actor,
+        authorise=authorise,
+        remote_addr=remote_addr,
+        request=request,
+        now=now,
+    )
+    return IssuedPair(auth=issued[Purpose.AUTH], sign=issued[Purpose.SIGN])
+
+
+# -- revocation and status --------------------------------------------------------------------
+
+
+def _mark_crl_stale(session: Session, ca_id: str) -> None:
+    session.execute(
+        update(CrlState)
+        .where(CrlState.ca_id == ca_id)
+        .values(stale=True)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _revoke_row(
+    session: Session,
+    serial: str,
+    reason: x509.ReasonFlags,
+    at: dt.datetime,
+    superseded_by: str | None = None,
+) -> str | None:
+    """Revoke one good certificate; the CA id, or None if it was not good (or not there)."""
+    values: dict[str, Any] = {"status": REVOKED, "revoked_at": at, "reason": reason.value}
+    if superseded_by is not None:
+        values["superseded_by"] = superseded_by
+    ca_id = session.execute(
+        update(CertificateRecord)
+        .where(CertificateRecord.serial == serial, CertificateRecord.status == GOOD)
+        .values(**values)
+        .returning(CertificateRecord.ca_id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    return ca_id
+
+
+def revoke(
+    db: Database,
+    serial: str | int,
+    reason: str | int | x509.ReasonFlags,
+    *,
+    actor: str,
+    remote_addr: str | None = None,
+    request: bytes = b"",
+    now: dt.datetime | None = None,
+) -> Revocation:
+    """Revoke a certificate for an RFC 5280 reason, with an audit row; the CRL becomes stale.
+
+    `not_found` for a serial this instance never issued, `already_revoked` for a second time.
+    """
+    target = str(serial)[:64]
+    try:
+        serial = parse_serial(serial)
+        target = serial
+        flag = parse_reason(reason)
+        moment = _now(now)
+        with db.transaction() as session:
+            ca_id = _revoke_row(session, serial, flag, moment)
+            if ca_id is None:
+                row = session.get(CertificateRecord, serial)
+                if row is None:
+                    raise CaError("not_found", serial)
+                raise CaError("already_revoked", f"{serial} since {row.revoked_at}")
+            _mark_crl_stale(session, ca_id)
+            audit.record(
+                session,
+                actor,
+                "certificate.revoke",
+                serial,
+                remote_addr=remote_addr,
+                request=request,
+                details={"ca": ca_id, "reason": flag.value},
+                at=moment,
+            )
+        return Revocation(serial, ca_id, moment, flag)
+    except CaError as error:
+        audit.record_refusal(
+            db, actor, "certificate.revoke", target, error, remote_addr=remote_addr, request=request
+        )
+        raise
+
+
+def _status_of(row: CertificateRecord, now: dt.datetime) -> CertificateStatus:
+    return CertificateStatus(
+        serial=row.serial,
+        ca=row.ca_id,
+        iin=row.iin,
+        bin=row.bin,
+        role=row.role,
+        purpose=row.purpose,
+        profile=row.profile,
+        subject=row.subject,
+        not_before=row.not_before,
+        not_after=row.not_after,
+        status=row.status,
+        revoked_at=row.revoked_at,
+        reason=row.reason,
+        superseded_by=row.superseded_by,
+        expired=now > row.not_after,
+    )
+
+
+def status(db: Database, serial: str | int, *, now: dt.datetime | None = None) -> CertificateStatus:
+    """What the database knows about a certificate; `not_found` if this instance never issued it."""
+    key = parse_serial(serial)
+    with db.reading() as session:
+        row = session.get(CertificateRecord, key)
+        if row is None:
+            raise CaError("not_found", key)
+        return _status_of(row, now or utcnow())
+
+
+def certificates_of(db: Database, iin: str) -> Sequence[CertificateStatus]:
+    """Every certificate issued to person `iin`, oldest first."""
+    now = utcnow()
+    with db.reading() as session:
+        rows = session.scalars(
+            select(CertificateRecord)
+            .where(CertificateRecord.iin == iin)
+            .order_by(CertificateRecord.created_at, CertificateRecord.serial)
+        )
+        return [_status_of(row, now) for row in rows]
+
+
+def status_lookup(db: Database) -> StatusLookup:
+    """The status lookup an OCSP responder (ocsp.respond) asks: CertId.issuer is the CA id."""
+
+    def lookup(cert_id: CertId) -> CertStatus:
+        try:
+            with db.reading() as session:
+                row = session.get(CertificateRecord, serial_hex(cert_id.serial_number))
+        except CaError:  # database_error: the database cannot be reached
+            raise TryLater("the CA database is not available") from None
+        if row is None or row.ca_id != cert_id.issuer:
+            return CertStatus.unknown()
+        if row.status == REVOKED and row.revoked_at is not None:
+            reason = x509.ReasonFlags(row.reason) if row.reason else None
+            return CertStatus.revoked(row.revoked_at, reason)
+        return CertStatus.good()
+
+    return lookup
+
+
+# -- CRLs -------------------------------------------------------------------------------------
+
+
+def _due(state: CrlState, now: dt.datetime) -> bool:
+    if state.stale or state.der is None or state.this_update is None or state.next_update is None:
+        return True
+    half_life = (state.next_update - state.this_update) / 2
+    return now >= state.this_update + half_life
+
+
+def current_crl(
+    db: Database, ca: CertificationAuthority, *, now: dt.datetime | None = None
+) -> bytes:
+    """The CA's CRL (DER), made anew when a revocation made it stale or half its life is gone."""
+    moment = _now(now)
+    with db.reading() as session:
+        state = session.get(CrlState, ca.id)
+        if state is not None and not _due(state, moment) and state.der is not None:
+            return state.der
+    with db.transaction() as session:
+        state = session.scalars(
+            select(CrlState).where(CrlState.ca_id == ca.id).with_for_update()
+        ).one_or_none()
+        if state is None:
+            state = CrlState(ca_id=ca.id, crl_number=0, stale=True)
+            session.add(state)
+        elif not _due(state, moment) and state.der is not None:
+            return state.der  # another worker made it while we waited for the lock
+        revoked = session.execute(
+            select(CertificateRecord.serial, CertificateRecord.revoked_at, CertificateRecord.reason)
+            .where(CertificateRecord.ca_id == ca.id, CertificateRecord.status == REVOKED)
+            .order_by(CertificateRecord.revoked_at, CertificateRecord.serial)
+        ).all()
+        entries = [
+            RevokedEntry(int(serial, 16), at, x509.ReasonFlags(reason) if reason else None)
+            for serial, at, reason in revoked
+            if at is not None
+        ]
+        number = state.crl_number + 1
+        der = build_crl(
+            ca.certificate,
+            ca.signer.private_key,
+            entries,
+            number,
+            moment,
+            moment + ca.crl_validity,
+        )
+        state.crl_number = number
+        state.this_update = moment
+        state.next_update = moment + ca.crl_validity
+        state.der = der
+        state.stale = False
+        audit.record(
+            session,
+            "system",
+            "crl.generate",
+            ca.id,
+            details={"crl_number": number, "revoked": len(entries)},
+            at=moment,
+        )
+        return der
