@@ -55,8 +55,8 @@ from types import MappingProxyType
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import (
     CertificateIssuerPrivateKeyTypes,
     CertificateIssuerPublicKeyTypes,
@@ -66,6 +66,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ca_server.responder_keys import build_service_certificate, service_subject
 from signer_app.crypto import der
+from signer_app.crypto.algorithms import DigestAlgorithm
+from signer_app.crypto.keystores import SoftwareKey
 
 __all__ = [
     "DEFAULT_VALIDITY",
@@ -247,9 +249,7 @@ class OcspSigner:
 
     def sign(self, data: bytes) -> bytes:
         """The responder's signature over `data` (SHA-256 with its RSA or EC key)."""
-        if isinstance(self.private_key, rsa.RSAPrivateKey):
-            return self.private_key.sign(data, padding.PKCS1v15(), hashes.SHA256())
-        return self.private_key.sign(data, ec.ECDSA(hashes.SHA256()))
+        return SoftwareKey(self.private_key).sign(data, DigestAlgorithm.SHA256)
 
 
 def make_responder_certificate(

@@ -45,8 +45,8 @@ from asn1crypto import core as asn1_core
 from asn1crypto import tsp as asn1_tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import (
     CertificateIssuerPrivateKeyTypes,
     CertificateIssuerPublicKeyTypes,
@@ -56,6 +56,8 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsag
 
 from ca_server.responder_keys import build_service_certificate, service_subject
 from signer_app.crypto import der
+from signer_app.crypto.algorithms import DigestAlgorithm
+from signer_app.crypto.keystores import SoftwareKey
 
 __all__ = [
     "DEFAULT_ACCEPTED_DIGESTS",
@@ -175,9 +177,7 @@ class TsaSigner:
 
     def sign(self, data: bytes) -> bytes:
         """The TSA's signature over `data` (SHA-256 with its RSA or EC key)."""
-        if isinstance(self.private_key, rsa.RSAPrivateKey):
-            return self.private_key.sign(data, padding.PKCS1v15(), hashes.SHA256())
-        return self.private_key.sign(data, ec.ECDSA(hashes.SHA256()))
+        return SoftwareKey(self.private_key).sign(data, DigestAlgorithm.SHA256)
 
 
 def make_tsa_certificate(
