@@ -1,4 +1,4 @@
-"""`qalam`: the command line front door (keys, sign, verify, demo).
+"""`qalam`: the command line front door (keys, sign, verify, demo, serve).
 
 Exit statuses: 0 done (or every signature valid), 1 a signature is not valid, 2 an error a person
 can fix (unreadable input, wrong password, missing file), 130 interrupted. Errors print one plain
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import contextlib
 import getpass
 import json
 import os
@@ -197,6 +198,77 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if valid else EXIT_INVALID
 
 
+SCRIPTED_BANNER = """\
+WARNING: qalam serve --scripted answers every request from {script} WITHOUT asking anyone.
+WARNING: it is for tests and CI only; never run it where a real key or a browser you use can
+WARNING: reach it. It listens on the loopback interface only."""
+
+
+def default_data_dir() -> Path:
+    """$QALAM_HOME, else ~/.local/share/qalam."""
+    return Path(os.environ.get("QALAM_HOME") or Path.home() / ".local" / "share" / "qalam")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the NCALayer-compatible API without a window (TerminalPrompter or --scripted)."""
+    import asyncio
+    import logging
+
+    from .api.dispatch import ApiConfig, Dispatcher
+    from .api.server import ApiServer, ServerConfig, is_loopback
+    from .api.tls import ensure_tls
+    from .service.prompter import Prompter, ScriptedPrompter, TerminalPrompter
+    from .service.signing import SigningService
+
+    if not is_loopback(args.host):
+        reason = f"{args.host} is not a loopback address: the API listens on this machine only"
+        raise InvalidInput(args.host, reason=reason)
+    prompter: Prompter
+    if args.scripted:
+        prompter = ScriptedPrompter.from_file(args.scripted)
+        print(SCRIPTED_BANNER.format(script=args.scripted), file=sys.stderr)
+    elif sys.stdin.isatty():
+        prompter = TerminalPrompter()
+    else:
+        reason = "no terminal to ask on: run it in a terminal, or use --scripted FILE for tests"
+        raise InvalidInput("no tty", reason=reason)
+    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    files = ensure_tls(data_dir)
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
+    )
+    config = ServerConfig(
+        port=args.port,
+        host=args.host,
+        plain_ws_port=args.plain_ws_port,
+        max_frame=int(args.max_frame_mib * (1 << 20)),
+        max_connections=args.max_connections,
+    )
+    dispatcher = Dispatcher(SigningService(prompter), config=ApiConfig())
+    server = ApiServer(dispatcher, config, files)
+
+    async def run() -> None:
+        import signal
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, stop.set)
+        await server.start()
+        print(f"Qalam API listening on wss://{args.host}:{server.bound_port(0)}/", flush=True)
+        if args.plain_ws_port is not None:
+            print(f"Plain WebSocket (tests only): ws://{args.host}:{server.bound_port(1)}/")
+        print(f"Root certificate to trust: {files.root_pem}", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            await server.stop()
+
+    asyncio.run(run())
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """List the demo PKI's keys and who they belong to (TEST ONLY keys with known passwords)."""
     index = Path(args.certs) / "demo" / "index.json"
@@ -255,6 +327,20 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--data", help="the original file, for a detached signature")
     verify.add_argument("--json", action="store_true")
     verify.set_defaults(func=cmd_verify)
+
+    serve = sub.add_parser("serve", help="run the NCALayer-compatible API without a window")
+    serve.add_argument("--port", type=int, default=13579, help="TLS WebSocket port (13579)")
+    serve.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
+    serve.add_argument(
+        "--data-dir", help="where tls/ lives (else $QALAM_HOME or ~/.local/share/qalam)"
+    )
+    serve.add_argument(
+        "--scripted", metavar="FILE", help="TEST ONLY: answer prompts from a JSON script"
+    )
+    serve.add_argument("--plain-ws-port", type=int, help="also serve plain ws:// here (tests)")
+    serve.add_argument("--max-frame-mib", type=float, default=64, help="largest frame (64 MiB)")
+    serve.add_argument("--max-connections", type=int, default=64, help="open sockets at most")
+    serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="show the demo PKI's keys")
     demo.add_argument("--certs", default=str(DEFAULT_CERTS), help="the demo PKI folder")

@@ -1,0 +1,1 @@
+"""The NCALayer-compatible local API: dispatch (JSON in, JSON out), modules, WebSocket server."""

@@ -1,0 +1,249 @@
+"""The TLS WebSocket listener on 127.0.0.1:13579 (and ::1): NCALayer's transport (§2-§3, §15).
+
+Per socket: the greeting at once; ``--heartbeat--`` echoed at once, even while a dialog is open
+(a reader task answers it, a worker task handles requests one by one, in order); one reply per
+request; the worker is cancelled when the socket closes, which cancels the dialog it waits on.
+Before the handshake: the peer must be loopback, the Host header 127.0.0.1/localhost/[::1]
+(DNS rebinding), and the number of sockets under the limit. Frames above ``max_frame`` close
+that socket (1009) and nothing else. A plain HTTPS GET gets a short text page.
+
+Audit: one line per request to the ``qalam.audit`` logger (origin, module.method, outcome,
+milliseconds), never data or passwords.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http
+import ipaddress
+import logging
+import ssl
+import time
+import weakref
+from dataclasses import dataclass
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+from websockets.protocol import State
+
+from .. import __version__
+from .dispatch import HEARTBEAT, Dispatcher
+from .tls import TlsFiles
+
+DEFAULT_PORT = 13579
+DEFAULT_MAX_FRAME = 64 << 20
+DEFAULT_MAX_CONNECTIONS = 64
+MAX_PENDING = 32
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+audit = logging.getLogger("qalam.audit")
+log = logging.getLogger("qalam.api")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Where and how the API listens."""
+
+    port: int = DEFAULT_PORT
+    host: str = "127.0.0.1"
+    also_ipv6: bool = True
+    plain_ws_port: int | None = None
+    max_frame: int = DEFAULT_MAX_FRAME
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def host_allowed(header: str | None, ports: set[int]) -> bool:
+    """A Host header naming the loopback with one of our ports (or no port)."""
+    if not header:
+        return False
+    value = header.strip().lower()
+    if value.startswith("["):
+        name, _, rest = value.partition("]")
+        name += "]"
+        port = rest[1:] if rest.startswith(":") else ("" if not rest else None)
+    else:
+        name, _, port = value.partition(":")
+    if name not in LOOPBACK_NAMES or port is None:
+        return False
+    return port == "" or (port.isdigit() and int(port) in ports)
+
+
+def server_ssl_context(files: TlsFiles) -> ssl.SSLContext:
+    """TLS 1.2+ with the local server certificate."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(files.server_pem, files.server_key)
+    return context
+
+
+class ApiServer:
+    """The listeners, the connection count, and one handler task per socket."""
+
+    def __init__(self, dispatcher: Dispatcher, config: ServerConfig, tls: TlsFiles | None) -> None:
+        if not is_loopback(config.host):
+            raise ValueError(f"refusing to listen on {config.host}: loopback only")
+        self.dispatcher = dispatcher
+        self.config = config
+        self.tls = tls
+        self.active = 0
+        self._servers: list[Server] = []
+        self._admitted: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
+        self.ports: set[int] = set()
+
+    def _page(self) -> str:
+        root = f"\nLocal root certificate: {self.tls.root_pem}" if self.tls else ""
+        return (
+            f"Qalam {__version__}: the NCALayer-compatible signing service is running.\n"
+            f"WebSocket: wss://127.0.0.1:{self.config.port}/{root}\n"
+        )
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        peer = connection.remote_address[0] if connection.remote_address else ""
+        if not is_loopback(str(peer)):
+            audit.warning("refused non-loopback peer %s", peer)
+            return connection.respond(http.HTTPStatus.FORBIDDEN, "You shall not pass!\n")
+        if not host_allowed(request.headers.get("Host"), self.ports):
+            audit.warning(
+                "refused Host %r (origin=%s)", request.headers.get("Host"), _origin(request)
+            )
+            return connection.respond(http.HTTPStatus.FORBIDDEN, "Forbidden host\n")
+        if "upgrade" not in request.headers.get("Connection", "").lower():
+            return connection.respond(http.HTTPStatus.OK, self._page())
+        # Admitted sockets count from their handshake on, so parallel handshakes cannot overshoot.
+        open_now = sum(1 for c in self._admitted if c.state is not State.CLOSED)
+        if open_now >= self.config.max_connections:
+            audit.warning("refused a socket: %d open (origin=%s)", open_now, _origin(request))
+            return connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, "Too many connections\n")
+        self._admitted.add(connection)
+        return None
+
+    async def _handler(self, ws: ServerConnection) -> None:
+        self.active += 1
+        origin = _origin(ws.request) if ws.request else None
+        queue: asyncio.Queue[str] = asyncio.Queue(MAX_PENDING)
+        worker = asyncio.create_task(self._worker(ws, queue, origin))
+        try:
+            await ws.send(self.dispatcher.config.greeting)
+            async for message in ws:
+                if message == HEARTBEAT:
+                    await ws.send(HEARTBEAT)
+                    continue
+                if isinstance(message, bytes):
+                    try:
+                        message = message.decode("utf-8")
+                    except UnicodeDecodeError:
+                        message = ""
+                try:
+                    queue.put_nowait(message)
+                except asyncio.QueueFull:
+                    audit.warning("origin=%s sent more than %d requests ahead", origin, MAX_PENDING)
+                    await ws.close(1008, "too many pending requests")
+                    break
+        except ConnectionClosed:
+            pass
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+            self.active -= 1
+
+    async def _worker(
+        self, ws: ServerConnection, queue: asyncio.Queue[str], origin: str | None
+    ) -> None:
+        while True:
+            text = await queue.get()
+            started = time.perf_counter()
+            try:
+                reply = await self.dispatcher.handle(text, origin)
+            except asyncio.CancelledError:
+                audit.info("origin=%s request cancelled: the socket closed", origin or "-")
+                raise
+            elapsed = (time.perf_counter() - started) * 1000
+            audit.info(
+                "origin=%s method=%s.%s outcome=%s ms=%.1f",
+                origin or "-",
+                reply.module,
+                reply.method,
+                reply.outcome,
+                elapsed,
+            )
+            if reply.text is not None:
+                try:
+                    await ws.send(reply.text)
+                except ConnectionClosed:
+                    return
+
+    async def _listen(self, port: int, context: ssl.SSLContext | None) -> Server:
+        hosts: list[str] = [self.config.host]
+        if self.config.also_ipv6 and self.config.host == "127.0.0.1":
+            hosts.append("::1")
+        options = dict(
+            process_request=self._process_request,
+            max_size=self.config.max_frame,
+            compression=None,
+            ssl=context,
+            server_header=None,
+        )
+        try:
+            return await serve(self._handler, hosts, port, **options)  # type: ignore[arg-type]
+        except OSError:
+            if len(hosts) == 1:
+                raise
+            log.info("::1 is not available; listening on %s only", self.config.host)
+            return await serve(self._handler, hosts[:1], port, **options)  # type: ignore[arg-type]
+
+    async def start(self) -> None:
+        """Open the listeners (TLS on ``port``; plain ws on ``plain_ws_port`` if set)."""
+        self.ports = {self.config.port}
+        if self.config.plain_ws_port is not None:
+            self.ports.add(self.config.plain_ws_port)
+        context = server_ssl_context(self.tls) if self.tls else None
+        self._servers.append(await self._listen(self.config.port, context))
+        if self.config.plain_ws_port is not None:
+            self._servers.append(await self._listen(self.config.plain_ws_port, None))
+        # Port 0 (tests) means "any": record what the system chose.
+        bound = {s.sockets[0].getsockname()[1] for s in self._servers if s.sockets}
+        self.ports |= bound
+
+    def bound_port(self, index: int = 0) -> int:
+        """The port listener ``index`` is bound to (0: TLS, 1: plain ws)."""
+        return int(self._servers[index].sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        """Close listeners and sockets (open dialogs are cancelled with them)."""
+        for server in self._servers:
+            server.close()
+        for server in self._servers:
+            await server.wait_closed()
+        self._servers.clear()
+
+
+def _origin(request: Request | None) -> str | None:
+    if request is None:
+        return None
+    origin = request.headers.get("Origin")
+    return origin[:256] if origin else None
+
+
+__all__ = [
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_FRAME",
+    "DEFAULT_PORT",
+    "ApiServer",
+    "ServerConfig",
+    "host_allowed",
+    "is_loopback",
+    "server_ssl_context",
+]

@@ -1,0 +1,80 @@
+"""Small codecs of the wire: Java's base64 decoder, PEM armour, org.json's lenient booleans.
+
+Where a client depends on NCALayer's Java text (PROTOCOL.md §6, §7: "Illegal base64 character
+2d"), the text is reproduced here, in one place.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from ..crypto.errors import InvalidInput
+
+_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+_WHITESPACE = b" \t\r\n"
+
+
+class Base64Error(InvalidInput):
+    """Bad base64; ``java`` holds the text java.util.Base64 would have thrown."""
+
+    def __init__(self, java: str) -> None:
+        self.java = f"java.lang.IllegalArgumentException: {java}"
+        super().__init__(java, reason=f"the data is not valid base64 ({java})")
+
+
+def decode_base64(text: str) -> bytes:
+    """Decode like java.util.Base64's basic decoder, tolerating line breaks (PEM-style wrapping
+    that some clients send): padding optional, any other character refused with Java's text."""
+    raw = text.encode("utf-8", "surrogatepass").translate(None, _WHITESPACE)
+    body = raw.rstrip(b"=")
+    padding = len(raw) - len(body)
+    for byte in body:
+        if byte not in _ALPHABET:
+            raise Base64Error(f"Illegal base64 character {byte:x}")
+    if padding > 2 or (padding and len(raw) % 4):
+        raise Base64Error(f"Input byte array has incorrect ending byte at {len(body)}")
+    if len(body) % 4 == 1:
+        raise Base64Error("Last unit does not have enough valid bits")
+    try:
+        return base64.b64decode(body + b"=" * (-len(body) % 4), validate=True)
+    except binascii.Error as exc:  # pragma: no cover - the checks above leave nothing for it
+        raise Base64Error(str(exc)) from None
+
+
+def encode_base64(data: bytes) -> str:
+    """One line of standard base64 (commonUtils' responseObject)."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def pem(label: str, der: bytes, newline: str = "\n") -> str:
+    """PEM armour with 64-character lines and a final line break (basics' CMS, KeyInfo.pem)."""
+    body = encode_base64(der)
+    lines = [f"-----BEGIN {label}-----", *(body[i : i + 64] for i in range(0, len(body), 64))]
+    return newline.join([*lines, f"-----END {label}-----", ""])
+
+
+def lenient_bool(value: object, default: bool) -> bool:
+    """org.json's optBoolean: a JSON boolean, or the strings "true"/"false" in any case."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return default
+
+
+def compact(obj: Any) -> str:
+    """One JSON text without spaces, non-ASCII kept (NCALayer writes UTF-8 as is)."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+__all__ = [
+    "Base64Error",
+    "compact",
+    "decode_base64",
+    "encode_base64",
+    "lenient_bool",
+    "pem",
+]

@@ -1,0 +1,1 @@
+"""The application layer: one SigningService for every front door, and the Prompter it asks."""

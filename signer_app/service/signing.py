@@ -1,0 +1,337 @@
+"""SigningService: the one entry point every front door uses (WebSocket API, window, CLI).
+
+Flow of a request: check the input -> (one dialog at a time) ask the Prompter for a key,
+retrying on a wrong password or a key the filters refuse -> show the request and ask for
+approval -> sign with crypto/ in a worker thread -> result. No signature is made without
+``Prompter.confirm`` returning True for a view that names the origin, the documents and the
+key. A cancel anywhere raises ActionCanceled; a request whose task is cancelled (its socket
+closed) cancels the dialog it waits on.
+
+Timestamps (tsaProfile, createCMSSignatureFromBase64's TSP) are the next slice: callers ask
+``require_timestamp`` and get NotAvailable before any dialog opens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from cryptography import x509
+
+from ..crypto import cms, xmldsig
+from ..crypto.algorithms import DEFAULT_DIGEST
+from ..crypto.errors import (
+    CorruptKeyStore,
+    EmptyKeyStore,
+    FileIOError,
+    FileNotFound,
+    InvalidInput,
+    KeyNotFound,
+    QalamError,
+    UnsupportedAlgorithm,
+    WrongPassword,
+)
+from ..crypto.keystores import KeyEntry, open_pkcs12
+from .errors import ActionCanceled, NotAvailable, StorageEmpty, StorageUnknown, TooManyAttempts
+from .filters import Candidate, KeyFilter, filters_for, refusals
+from .prompter import (
+    FILE_STORAGES,
+    KNOWN_STORAGES,
+    Action,
+    DocumentView,
+    FileRequest,
+    KeyChoice,
+    KeyRequest,
+    KeyType,
+    KeyView,
+    Kind,
+    Prompter,
+    RefusedKey,
+    SignRequestView,
+)
+
+T = TypeVar("T")
+
+MAX_PASSWORD_ATTEMPTS = 3
+MAX_KEY_CHOICES = 6
+
+
+@dataclass(frozen=True)
+class KeyQuery:
+    """Who asks and which keys may answer: storages (None = any), key type, filters."""
+
+    origin: str | None
+    storages: tuple[str, ...] | None = None
+    key_type: KeyType = KeyType.ANY
+    filters: tuple[KeyFilter, ...] | None = None
+    locale: str = "kk"
+    logo: str | None = None
+
+    def effective_filters(self) -> tuple[KeyFilter, ...]:
+        """The filters given, or those implied by the key type alone."""
+        return self.filters if self.filters is not None else filters_for(self.key_type)
+
+
+@dataclass(frozen=True)
+class SignResult:
+    """Signatures in request order (DER CMS, raw signature bytes, or signed XML text)."""
+
+    signatures: tuple[bytes, ...] = ()
+    documents: tuple[str, ...] = ()
+    certificate: x509.Certificate | None = field(default=None)
+
+
+def check_storages(storages: Sequence[str] | None) -> None:
+    """StorageUnknown for a name NCALayer does not know, StorageEmpty when no file store is
+    allowed (tokens arrive with PKCS#11 support)."""
+    if storages is None:
+        return
+    for name in storages:
+        if name not in KNOWN_STORAGES:
+            raise StorageUnknown(name, name=name)
+    if storages and not any(name in FILE_STORAGES for name in storages):
+        raise StorageEmpty(storages[0], name=storages[0])
+
+
+def require_timestamp() -> None:
+    """Timestamps are not in this version: refuse before any dialog opens."""
+    what = "timestamps (tsaProfile); sign without tsaProfile for now"
+    raise NotAvailable("tsp", what=what)
+
+
+def is_attached_cms(data: bytes) -> bool:
+    """True when ``data`` is a CMS SignedData with its content inside (then it is co-signed)."""
+    if not data or data[0] != 0x30:
+        return False
+    try:
+        return cms.verify(data).content is not None
+    except (QalamError, ValueError, IndexError):
+        return False
+
+
+class SigningService:
+    """Choose a key, ask the person, sign: for every front door alike."""
+
+    def __init__(
+        self,
+        prompter: Prompter,
+        *,
+        max_password_attempts: int = MAX_PASSWORD_ATTEMPTS,
+        max_key_choices: int = MAX_KEY_CHOICES,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.prompter = prompter
+        self.max_password_attempts = max_password_attempts
+        self.max_key_choices = max_key_choices
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._dialog = asyncio.Lock()
+        self.locale = "kk"
+
+    # ------------------------------------------------------------------ key choice
+
+    async def _open(self, choice: KeyChoice) -> KeyEntry:
+        store = await asyncio.to_thread(open_pkcs12, choice.path, choice.password)
+        if choice.alias is None:
+            return store.entry
+        for entry in store.entries():
+            if entry.alias == choice.alias:
+                return entry
+        raise KeyNotFound(choice.alias)
+
+    async def _choose(self, query: KeyQuery, action: Action) -> tuple[KeyEntry, KeyView]:
+        filters = query.effective_filters()
+        descriptions = tuple(f.description for f in filters)
+        storages = query.storages or ("PKCS12",)
+        problem: str | None = None
+        wrong = 0
+        for attempt in range(1, self.max_key_choices + 1):
+            request = KeyRequest(
+                query.origin,
+                action,
+                storages,
+                query.key_type,
+                descriptions,
+                attempt,
+                problem,
+                query.locale,
+            )
+            choice = await self.prompter.choose_key(request)
+            if choice is None:
+                raise ActionCanceled("cancelled at key choice")
+            path = str(choice.path)
+            try:
+                entry = await self._open(choice)
+            except WrongPassword as error:
+                wrong += 1
+                left = self.max_password_attempts - wrong
+                await self.prompter.wrong_password(path, wrong, left)
+                if left <= 0:
+                    raise TooManyAttempts("wrong password") from None
+                problem = error.message(query.locale)
+                continue
+            except (
+                FileNotFound,
+                FileIOError,
+                CorruptKeyStore,
+                EmptyKeyStore,
+                KeyNotFound,
+                UnsupportedAlgorithm,
+            ) as error:
+                problem = error.message(query.locale)
+                continue
+            finally:
+                del choice  # the password goes with it
+            candidate = Candidate.of(entry, self._clock())
+            view = KeyView(path, entry.alias, candidate.identity)
+            reasons = refusals(filters, candidate)
+            if reasons:
+                await self.prompter.key_refused(RefusedKey(view, reasons))
+                problem = "; ".join(reasons)
+                continue
+            return entry, view
+        raise TooManyAttempts("no usable key chosen")
+
+    async def _approved(
+        self,
+        query: KeyQuery,
+        kind: Kind,
+        documents: Sequence[bytes],
+        sign: Callable[[KeyEntry], T],
+        *,
+        detached: bool = False,
+        names: Sequence[str] | None = None,
+    ) -> tuple[T, KeyEntry]:
+        """The common flow: key -> confirm -> sign, under the one-dialog lock."""
+        labels = list(names) if names is not None else [None] * len(documents)
+        views = tuple(DocumentView.of(d, kind, n) for d, n in zip(documents, labels, strict=True))
+        async with self._dialog:
+            entry, key_view = await self._choose(query, "sign")
+            request = SignRequestView(
+                query.origin, kind, views, key_view, detached, query.locale, query.logo
+            )
+            if await self.prompter.confirm(request) is not True:
+                raise ActionCanceled("not approved")
+            try:
+                return await asyncio.to_thread(sign, entry), entry
+            except QalamError as error:
+                await self.prompter.report_error(query.origin, error, query.locale)
+                raise
+
+    # ------------------------------------------------------------------ entry points
+
+    async def get_key_info(self, query: KeyQuery) -> KeyEntry:
+        """The key the person picks (getKeyInfo): the page learns its certificate, nothing is
+        signed, so there is no second confirmation: picking the key is the consent."""
+        check_storages(query.storages)
+        async with self._dialog:
+            entry, _ = await self._choose(query, "key_info")
+            return entry
+
+    async def sign_cms(
+        self,
+        query: KeyQuery,
+        documents: Sequence[bytes],
+        *,
+        detached: bool = False,
+        digested: bool = False,
+        cosign_cms: bool = False,
+        names: Sequence[str] | None = None,
+    ) -> SignResult:
+        """One DER CMS per document. ``digested``: documents are hashes (always detached).
+        ``cosign_cms``: a document that is an attached CMS gets one more signer instead.
+        ``names``: the local files the documents came from, shown in the dialog."""
+        check_storages(query.storages)
+        if not documents:
+            raise InvalidInput("no documents", reason="nothing to sign")
+        cosign = [cosign_cms and not digested and is_attached_cms(d) for d in documents]
+
+        def sign(entry: KeyEntry) -> list[bytes]:
+            out = []
+            for data, existing in zip(documents, cosign, strict=True):
+                if digested:
+                    out.append(cms.sign_digest(data, entry))
+                elif existing:
+                    out.append(cms.cosign(data, entry))
+                else:
+                    out.append(cms.sign(data, entry, detached=detached))
+            return out
+
+        kind: Kind = "hash" if digested else "cms"
+        signatures, entry = await self._approved(
+            query, kind, documents, sign, detached=detached or digested, names=names
+        )
+        return SignResult(signatures=tuple(signatures), certificate=entry.certificate)
+
+    async def sign_raw(
+        self, query: KeyQuery, documents: Sequence[bytes], *, digested: bool = False
+    ) -> SignResult:
+        """Bare signature values (basics format "raw"): PKCS#1 v1.5 for RSA, DER ECDSA for EC."""
+        check_storages(query.storages)
+        if not documents:
+            raise InvalidInput("no documents", reason="nothing to sign")
+
+        def sign(entry: KeyEntry) -> list[bytes]:
+            digest = DEFAULT_DIGEST[entry.key.algorithm]
+            if not digested:
+                return [entry.key.sign(d, digest) for d in documents]
+            for d in documents:
+                if len(d) != digest.size:
+                    reason = f"a {digest.hashlib_name.upper()} hash has {digest.size} bytes"
+                    raise InvalidInput(f"{len(d)}-byte hash", reason=reason)
+            return [entry.key.sign_digest(d, digest) for d in documents]
+
+        signatures, entry = await self._approved(
+            query, "hash" if digested else "raw", documents, sign
+        )
+        return SignResult(signatures=tuple(signatures), certificate=entry.certificate)
+
+    async def sign_xml(
+        self,
+        query: KeyQuery,
+        xmls: Sequence[str],
+        *,
+        tbs_xpath: str = "",
+        parent_xpath: str = "",
+    ) -> SignResult:
+        """One enveloped XML signature per document, laid out as NCALayer does (crypto/xmldsig).
+        Every document is parsed before the dialog: a malformed one costs no prompt."""
+        check_storages(query.storages)
+        if not xmls:
+            raise InvalidInput("no documents", reason="nothing to sign")
+        for xml in xmls:
+            xmldsig.parse(xml)
+
+        def sign(entry: KeyEntry) -> list[str]:
+            return xmldsig.sign_xmls(
+                list(xmls), entry, tbs_xpath=tbs_xpath, parent_xpath=parent_xpath
+            )
+
+        encoded = [x.encode("utf-8", "replace") for x in xmls]
+        documents, entry = await self._approved(query, "xml", encoded, sign)
+        return SignResult(documents=tuple(documents), certificate=entry.certificate)
+
+    async def choose_file(self, origin: str | None, extension: str, directory: str) -> Path:
+        """showFileChooser: the path the person picks (ActionCanceled if they do not)."""
+        async with self._dialog:
+            chosen = await self.prompter.choose_file(
+                FileRequest(origin, extension, directory, self.locale)
+            )
+        if chosen is None:
+            raise ActionCanceled("no file chosen")
+        return chosen
+
+
+__all__ = [
+    "MAX_KEY_CHOICES",
+    "MAX_PASSWORD_ATTEMPTS",
+    "KeyQuery",
+    "SignResult",
+    "SigningService",
+    "check_storages",
+    "is_attached_cms",
+    "require_timestamp",
+]
