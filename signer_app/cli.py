@@ -31,6 +31,8 @@ from .render import (
     verification_lines,
 )
 
+# The bundled CA's TSA (service/tsa_client.DEFAULT_TSA_URL; repeated to keep imports lazy).
+DEFAULT_TSA_URL = "http://127.0.0.1:8080/tsp"
 EXIT_OK, EXIT_INVALID, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_CERTS = Path(__file__).resolve().parent.parent / "certs"
 
@@ -136,6 +138,14 @@ def _parse_hash(raw: bytes) -> bytes:
 
 def cmd_sign(args: argparse.Namespace) -> int:
     """Sign a file: CMS attached (default), detached (streamed), over a hash, or XML."""
+    tsa = None
+    if args.tsa:
+        if args.format != "cms":
+            reason = "timestamps (--tsa) are for CMS signatures; XML has XAdES-T later"
+            raise InvalidInput("--tsa with xml", reason=reason)
+        from .service.tsa_client import HttpTsa
+
+        tsa = HttpTsa(args.tsa)
     entry = _open_key(args)
     src = Path(args.input)
     output = args.output or str(_default_output(src, args.format, args.detached or args.hash))
@@ -153,6 +163,8 @@ def cmd_sign(args: argparse.Namespace) -> int:
                 raise FileNotFound(args.input, path=args.input) from None
         else:
             der = cms.sign(_read_input(args.input), entry, detached=args.detached)
+        if tsa is not None:
+            der = cms.add_signature_timestamp(der, tsa.stamp)
         _write_output(output, _pem("CMS", der) if args.pem else der)
     if output != "-":
         print(f"Signed: {output}", file=sys.stderr)
@@ -219,6 +231,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .api.tls import ensure_tls
     from .service.prompter import Prompter, ScriptedPrompter, TerminalPrompter
     from .service.signing import SigningService
+    from .service.tsa_client import HttpTsa
 
     if not is_loopback(args.host):
         reason = f"{args.host} is not a loopback address: the API listens on this machine only"
@@ -232,6 +245,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     else:
         reason = "no terminal to ask on: run it in a terminal, or use --scripted FILE for tests"
         raise InvalidInput("no tty", reason=reason)
+    tsa = HttpTsa(args.tsa_url) if args.tsa_url else None
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     files = ensure_tls(data_dir)
     logging.basicConfig(
@@ -244,7 +258,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_frame=int(args.max_frame_mib * (1 << 20)),
         max_connections=args.max_connections,
     )
-    dispatcher = Dispatcher(SigningService(prompter), config=ApiConfig())
+    dispatcher = Dispatcher(SigningService(prompter, tsa=tsa), config=ApiConfig())
     server = ApiServer(dispatcher, config, files)
 
     async def run() -> None:
@@ -260,6 +274,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if args.plain_ws_port is not None:
             print(f"Plain WebSocket (tests only): ws://{args.host}:{server.bound_port(1)}/")
         print(f"Root certificate to trust: {files.root_pem}", flush=True)
+        print(
+            f"Timestamps from: {tsa.url if tsa else 'none (timestamped requests refused)'}",
+            file=sys.stderr,
+        )
         try:
             await stop.wait()
         finally:
@@ -320,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     sign.add_argument("--hash", action="store_true", help="INPUT holds a SHA-256 digest")
     sign.add_argument("-o", "--output", help="where to write ('-' for standard output)")
     sign.add_argument("--pem", action="store_true", help="PEM instead of DER")
+    sign.add_argument(
+        "--tsa", metavar="URL", help="add a signature timestamp (CAdES-T) from this RFC 3161 TSA"
+    )
     sign.set_defaults(func=cmd_sign)
 
     verify = sub.add_parser("verify", help="check the signatures of a CMS or XML file")
@@ -340,6 +361,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--plain-ws-port", type=int, help="also serve plain ws:// here (tests)")
     serve.add_argument("--max-frame-mib", type=float, default=64, help="largest frame (64 MiB)")
     serve.add_argument("--max-connections", type=int, default=64, help="open sockets at most")
+    serve.add_argument(
+        "--tsa-url",
+        default=DEFAULT_TSA_URL,
+        metavar="URL",
+        help=f"RFC 3161 TSA for tsaProfile and CAdES-T ({DEFAULT_TSA_URL}; '' for none)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="show the demo PKI's keys")

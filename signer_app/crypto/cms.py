@@ -33,10 +33,10 @@ from cryptography.exceptions import UnsupportedAlgorithm as _CryptoUnsupported
 from cryptography.hazmat.primitives.asymmetric import padding, utils
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from . import der
+from . import der, tsp
 from .algorithms import DigestAlgorithm, KeyAlgorithm, SignatureScheme, scheme_for, scheme_from_cms
 from .der import DerError
-from .errors import InvalidInput, MalformedCms, UnsupportedAlgorithm
+from .errors import InvalidInput, MalformedCms, QalamError, UnsupportedAlgorithm
 from .keystores import KeyEntry, hash_for
 from .publickeys import key_algorithm_of, signature_ok
 
@@ -49,6 +49,8 @@ _ATTR_MESSAGE_DIGEST = der.oid_content("1.2.840.113549.1.9.4")
 _ATTR_SIGNING_TIME = der.oid_content("1.2.840.113549.1.9.5")
 _ATTR_SIGNING_CERTIFICATE = der.oid_content("1.2.840.113549.1.9.16.2.12")
 _ATTR_SIGNING_CERTIFICATE_V2 = der.oid_content("1.2.840.113549.1.9.16.2.47")
+# id-aa-signatureTimeStampToken (RFC 3161 appendix A; CAdES-T): an unsigned attribute.
+_ATTR_SIGNATURE_TIME_STAMP = der.oid_content("1.2.840.113549.1.9.16.2.14")
 
 # The same as whole OBJECT IDENTIFIER elements, for writing and for prefix matching.
 _SIGNED_DATA_OID_TLV = der.tlv(der.OID, _ID_SIGNED_DATA)
@@ -56,6 +58,7 @@ _CONTENT_TYPE_TLV = der.tlv(der.OID, _ATTR_CONTENT_TYPE)
 _MESSAGE_DIGEST_TLV = der.tlv(der.OID, _ATTR_MESSAGE_DIGEST)
 _SIGNING_TIME_TLV = der.tlv(der.OID, _ATTR_SIGNING_TIME)
 _SIGNING_CERTIFICATE_V2_TLV = der.tlv(der.OID, _ATTR_SIGNING_CERTIFICATE_V2)
+_SIGNATURE_TIME_STAMP_TLV = der.tlv(der.OID, _ATTR_SIGNATURE_TIME_STAMP)
 
 # Attributes RFC 5652 §11 and RFC 5035 allow at most once among the signed attributes.
 _SINGLE_VALUED = (
@@ -75,6 +78,7 @@ CONTENT_TYPE_MISMATCH = "content_type_mismatch"
 SIGNING_CERTIFICATE_MISMATCH = "signing_certificate_mismatch"
 MALFORMED_ATTRIBUTE = "malformed_attribute"
 BAD_SIGNATURE = "bad_signature"
+TIMESTAMP_INVALID = "timestamp_invalid"
 
 PROBLEMS = (
     CERTIFICATE_MISSING,
@@ -85,6 +89,7 @@ PROBLEMS = (
     SIGNING_CERTIFICATE_MISMATCH,
     MALFORMED_ATTRIBUTE,
     BAD_SIGNATURE,
+    TIMESTAMP_INVALID,
 )
 
 # Streams are read in chunks of this size into _READ_AHEAD reused buffers (see _read_ahead).
@@ -106,6 +111,10 @@ class SignerResult:
     digest: DigestAlgorithm | None
     valid: bool
     problems: tuple[str, ...]
+    # When a signature timestamp (CAdES-T) proves the signature existed: the earliest genTime
+    # of the valid tokens; None without a timestamp. A token that does not hold is reported as
+    # TIMESTAMP_INVALID (its TSA's chain is validation.py's question, not this module's).
+    timestamp_time: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,6 +538,76 @@ def _digest_of_algorithm_id(encoded: bytes) -> DigestAlgorithm | None:
     return _DIGEST_BY_OID.get(encoded[oid_start:oid_stop])
 
 
+# -- signature timestamps (CAdES-T) ----------------------------------------------------------
+
+Stamp = Callable[[bytes], bytes]
+"""Given the SHA-256 of a signature value, the DER TimeStampToken over it (the TSA round trip)."""
+
+
+def add_signature_timestamp(cms_der: bytes | str, stamp: Stamp) -> bytes:
+    """The CMS with a signatureTimeStampToken (RFC 3161 appendix A) added, as an unsigned
+    attribute, to every SignerInfo that has none: CAdES-BES becomes CAdES-T.
+
+    ``stamp`` receives the SHA-256 digest of the SignerInfo's signature value and returns the
+    token (service/tsa_client.HttpTsa.stamp; the network stays out of crypto/). Each token is
+    checked against its signature before it goes in. Everything else of each SignerInfo is kept
+    byte for byte (only its length and the unsignedAttrs change); certificates, CRLs, content
+    and digestAlgorithms are copied as they are; the SignerInfos are re-sorted as DER's SET OF
+    wants. A CMS whose signers all have a timestamp comes back unchanged.
+    """
+    buf = load(cms_der)
+    parsed = _parse(buf)
+    if all(s.timestamp_tokens for s in parsed.signers):
+        return buf
+    try:
+        prefix, infos = _signed_data_parts(buf)
+    except (DerError, IndexError) as exc:
+        raise MalformedCms(f"{type(exc).__name__}: {exc}") from None
+    out = []
+    for signer, encoded in zip(parsed.signers, infos, strict=True):
+        if signer.timestamp_tokens:
+            out.append(encoded)
+            continue
+        token = stamp(hashlib.sha256(signer.signature).digest())
+        tsp.verify_token(token, signer.signature)  # never embed a token that does not hold
+        attribute = der.sequence(_SIGNATURE_TIME_STAMP_TLV, der.set_of(token))
+        out.append(_with_unsigned_attribute(encoded, attribute))
+    body = [prefix, *_wrap(der.SET, sorted(out))]
+    return b"".join(
+        _wrap(der.SEQUENCE, [_SIGNED_DATA_OID_TLV, *_wrap(0xA0, _wrap(der.SEQUENCE, body))])
+    )
+
+
+def _signed_data_parts(buf: bytes) -> tuple[bytes, list[bytes]]:
+    """SignedData's fields before signerInfos (as received), and each SignerInfo's encoding."""
+    _, start, stop, _ = der.read(buf, 0, len(buf))
+    _, pos = der.expect(buf, start, stop, der.OID)[1:]
+    explicit_start, explicit_stop, _ = der.expect(buf, pos, stop, 0xA0)
+    sd_start, sd_stop, _ = der.expect(buf, explicit_start, explicit_stop, der.SEQUENCE)
+    fields = der.items(buf, sd_start, sd_stop)
+    _, infos_head, infos_start, infos_stop, _ = fields[-1]
+    infos = [buf[h:n] for _, h, _, _, n in der.items(buf, infos_start, infos_stop)]
+    return buf[sd_start:infos_head], infos
+
+
+def _with_unsigned_attribute(signer_info: bytes, attribute: bytes) -> bytes:
+    """The SignerInfo with ``attribute`` among its unsignedAttrs [1] (made if absent)."""
+    _, start, stop, _ = der.read(signer_info, 0, len(signer_info))
+    fields = der.items(signer_info, start, stop)
+    last_tag, last_head, last_start, last_stop, _ = fields[-1]
+    if last_tag == 0xA1:  # keep the existing attributes' encodings, add ours, DER order
+        existing = [
+            signer_info[h:n] for _, h, _, _, n in der.items(signer_info, last_start, last_stop)
+        ]
+        kept = signer_info[start:last_head]
+        attributes = sorted([*existing, attribute])
+    else:
+        kept = signer_info[start:stop]
+        attributes = [attribute]
+    unsigned = der.tlv(0xA1, b"".join(attributes))
+    return der.header(der.SEQUENCE, len(kept) + len(unsigned)) + kept + unsigned
+
+
 # -- input -----------------------------------------------------------------------------------
 
 _PEM_LABELS = ("CMS", "PKCS7", "PKCS #7 SIGNED DATA")
@@ -630,6 +709,7 @@ class _SignerInfo:
         "signing_time",
         "ski",
         "span",
+        "timestamp_tokens",
     )
 
     def __init__(self) -> None:
@@ -647,6 +727,7 @@ class _SignerInfo:
         self.signing_time: datetime | None = None
         self.signing_certificate: tuple[bytes, bytes] | None = None  # (attribute OID, value)
         self.attr_problems: list[str] = []
+        self.timestamp_tokens: list[bytes] | None = None  # None: no unsignedAttrs at all
 
 
 class _Parsed:
@@ -772,7 +853,25 @@ def _parse_signer(buf: bytes, tag: int, head: int, start: int, stop: int, nxt: i
         signer.signature = der.octets(buf, sig[0], sig[2], sig[3])
     else:
         raise DerError("signature is not an OCTET STRING")
+    if len(fields) > index + 2:
+        unsigned = fields[index + 2]
+        if unsigned[0] != 0xA1 or len(fields) > index + 3:
+            raise DerError("unexpected SignerInfo field after the signature")
+        signer.timestamp_tokens = _timestamp_tokens(buf, unsigned[2], unsigned[3])
     return signer
+
+
+def _timestamp_tokens(buf: bytes, start: int, stop: int) -> list[bytes]:
+    """The signatureTimeStampToken values among the unsigned attributes (each a ContentInfo)."""
+    tokens: list[bytes] = []
+    for tag, _, s, e, _ in der.items(buf, start, stop):
+        if tag != der.SEQUENCE:
+            raise DerError("Attribute is not a SEQUENCE")
+        if not buf.startswith(_SIGNATURE_TIME_STAMP_TLV, s):
+            continue
+        set_start, set_stop, _ = der.expect(buf, s + len(_SIGNATURE_TIME_STAMP_TLV), e, der.SET)
+        tokens.extend(buf[h:n] for _, h, _, _, n in der.items(buf, set_start, set_stop))
+    return tokens
 
 
 @lru_cache(maxsize=256)
@@ -986,13 +1085,30 @@ def _check_signer(
             info, verifier.scheme, signer.signature, digests[signer.digest_oid], verifier.prehashed
         ):
             problems.append(BAD_SIGNATURE)
+    timestamp_time = None
+    if signer.timestamp_tokens is not None:
+        timestamp_time = _check_timestamps(signer.timestamp_tokens, signer.signature, problems)
     return SignerResult(
         certificate=info.certificate if info is not None else None,
         signing_time=signer.signing_time,
         digest=signer.digest,
         valid=not problems,
         problems=tuple(dict.fromkeys(problems)) if problems else (),
+        timestamp_time=timestamp_time,
     )
+
+
+def _check_timestamps(
+    tokens: list[bytes], signature: bytes, problems: list[str]
+) -> datetime | None:
+    """The earliest genTime of the tokens over ``signature``; TIMESTAMP_INVALID for any other."""
+    times = []
+    for token in tokens:
+        try:
+            times.append(tsp.verify_token(token, signature).gen_time)
+        except QalamError:
+            problems.append(TIMESTAMP_INVALID)
+    return min(times) if times else None
 
 
 @lru_cache(maxsize=64)
@@ -1058,10 +1174,13 @@ __all__ = [
     "MESSAGE_DIGEST_MISSING",
     "PROBLEMS",
     "SIGNING_CERTIFICATE_MISMATCH",
+    "TIMESTAMP_INVALID",
     "UNSUPPORTED_ALGORITHM",
     "CmsVerification",
     "Progress",
     "SignerResult",
+    "Stamp",
+    "add_signature_timestamp",
     "cosign",
     "load",
     "sign",

@@ -28,6 +28,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "xml_not_found": "The XML element to sign or to put the signature in was not found.",
         "file_not_found": "The file was not found: {path}.",
         "file_io": "The file could not be read or written: {path}.",
+        "tsa_unavailable": "The timestamp service at {url} cannot be reached, so no "
+        "signature was returned. Try again later.",
+        "tsa_refused": "The timestamp service refused the request: {reason}.",
+        "malformed_timestamp": "The timestamp service's answer is not a readable "
+        "timestamp: {reason}.",
+        "invalid_timestamp": "The timestamp does not match what it should prove: {reason}.",
     },
     "ru": {
         "internal": "Внутренняя ошибка Qalam. Сообщите о ней, приложив диагностический отчёт.",
@@ -44,6 +50,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "xml_not_found": "Не найден элемент XML для подписи или для размещения подписи.",
         "file_not_found": "Файл не найден: {path}.",
         "file_io": "Не удалось прочитать или записать файл: {path}.",
+        "tsa_unavailable": "Служба меток времени {url} недоступна, поэтому подпись "
+        "не возвращена. Повторите попытку позже.",
+        "tsa_refused": "Служба меток времени отклонила запрос: {reason}.",
+        "malformed_timestamp": "Ответ службы меток времени не является читаемой "
+        "меткой времени: {reason}.",
+        "invalid_timestamp": "Метка времени не соответствует тому, что должна "
+        "подтверждать: {reason}.",
     },
     "kk": {
         "internal": "Qalam ішінде қате шықты. Диагностикалық есеппен бірге хабарлаңыз.",
@@ -61,6 +74,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "xml_not_found": "Қол қоятын немесе қолтаңбаны орналастыратын XML элементі табылмады.",
         "file_not_found": "Файл табылмады: {path}.",
         "file_io": "Файлды оқу немесе жазу мүмкін болмады: {path}.",
+        "tsa_unavailable": "{url} уақыт белгісі қызметіне қосылу мүмкін болмады, "
+        "сондықтан қолтаңба қайтарылмады. Кейінірек қайталап көріңіз.",
+        "tsa_refused": "Уақыт белгісі қызметі сұрауды қабылдамады: {reason}.",
+        "malformed_timestamp": "Уақыт белгісі қызметінің жауабы оқылатын уақыт "
+        "белгісі емес: {reason}.",
+        "invalid_timestamp": "Уақыт белгісі растауы тиіс нәрсеге сәйкес келмейді: {reason}.",
     },
 }
 
@@ -163,6 +182,48 @@ class FileIOError(QalamError):
     code = "file_io"
 
 
+class TsaUnavailable(QalamError):
+    """The time-stamping authority cannot be reached (refused connection, timeout, DNS)."""
+
+    code = "tsa_unavailable"
+    retriable = True
+
+
+class TsaRefused(QalamError):
+    """The TSA answered but did not grant a timestamp (HTTP error or PKIStatus rejection).
+
+    ``status`` is the PKIStatus number (None for an HTTP-level refusal) and ``fail_info`` the
+    names of the PKIFailureInfo bits set (RFC 3161 §2.4.2), e.g. ("badAlg",).
+    """
+
+    code = "tsa_refused"
+
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        status: int | None = None,
+        fail_info: tuple[str, ...] = (),
+        **params: str,
+    ) -> None:
+        self.status = status
+        self.fail_info = fail_info
+        super().__init__(detail, **params)
+
+
+class MalformedTimestamp(QalamError):
+    """Bytes that are not a TimeStampResp or TimeStampToken we can read."""
+
+    code = "malformed_timestamp"
+
+
+class InvalidTimestamp(QalamError):
+    """A readable timestamp that does not hold: wrong imprint or nonce, bad signature, a signer
+    certificate that is not a TSA's."""
+
+    code = "invalid_timestamp"
+
+
 __all__ = [
     "LANGUAGES",
     "MESSAGES",
@@ -172,10 +233,14 @@ __all__ = [
     "FileNotFound",
     "ForbiddenXml",
     "InvalidInput",
+    "InvalidTimestamp",
     "KeyNotFound",
     "MalformedCms",
+    "MalformedTimestamp",
     "MalformedXml",
     "QalamError",
+    "TsaRefused",
+    "TsaUnavailable",
     "UnsupportedAlgorithm",
     "WrongPassword",
     "XmlTargetNotFound",

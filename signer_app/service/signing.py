@@ -7,8 +7,12 @@ approval -> sign with crypto/ in a worker thread -> result. No signature is made
 key. A cancel anywhere raises ActionCanceled; a request whose task is cancelled (its socket
 closed) cancels the dialog it waits on.
 
-Timestamps (tsaProfile, createCMSSignatureFromBase64's TSP) are the next slice: callers ask
-``require_timestamp`` and get NotAvailable before any dialog opens.
+Timestamps (tsaProfile, createCMSSignatureFromBase64, applyCAdEST): the service is given a
+``tsa`` (anything with ``stamp(imprint) -> token DER``, in practice tsa_client.HttpTsa). A CMS
+asked for with ``timestamp=True`` is signed and then stamped (CAdES-T) in the same worker
+thread, after the person approved; if the TSA cannot be reached or refuses, the request fails
+with that error and no signature is returned (never a silent CAdES-BES). Without a ``tsa`` a
+timestamped request is refused with NotAvailable before any dialog opens.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from cryptography import x509
 
@@ -97,10 +101,20 @@ def check_storages(storages: Sequence[str] | None) -> None:
         raise StorageEmpty(storages[0], name=storages[0])
 
 
-def require_timestamp() -> None:
-    """Timestamps are not in this version: refuse before any dialog opens."""
-    what = "timestamps (tsaProfile); sign without tsaProfile for now"
-    raise NotAvailable("tsp", what=what)
+class Timestamper(Protocol):
+    """A time-stamping authority: the token (DER) over a SHA-256 imprint."""
+
+    def stamp(self, imprint: bytes) -> bytes:
+        """The DER TimeStampToken over ``imprint``."""
+        ...
+
+
+def require_timestamp(tsa: Timestamper | None = None) -> Timestamper:
+    """The TSA to use; NotAvailable (before any dialog) when none is configured."""
+    if tsa is None:
+        what = "timestamps (no timestamp service is configured); sign without tsaProfile"
+        raise NotAvailable("tsp", what=what)
+    return tsa
 
 
 def is_attached_cms(data: bytes) -> bool:
@@ -123,8 +137,10 @@ class SigningService:
         max_password_attempts: int = MAX_PASSWORD_ATTEMPTS,
         max_key_choices: int = MAX_KEY_CHOICES,
         clock: Callable[[], datetime] | None = None,
+        tsa: Timestamper | None = None,
     ) -> None:
         self.prompter = prompter
+        self.tsa = tsa
         self.max_password_attempts = max_password_attempts
         self.max_key_choices = max_key_choices
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -240,13 +256,16 @@ class SigningService:
         digested: bool = False,
         cosign_cms: bool = False,
         names: Sequence[str] | None = None,
+        timestamp: bool = False,
     ) -> SignResult:
         """One DER CMS per document. ``digested``: documents are hashes (always detached).
         ``cosign_cms``: a document that is an attached CMS gets one more signer instead.
-        ``names``: the local files the documents came from, shown in the dialog."""
+        ``names``: the local files the documents came from, shown in the dialog.
+        ``timestamp``: CAdES-T, every signer stamped by the service's TSA (all or nothing)."""
         check_storages(query.storages)
         if not documents:
             raise InvalidInput("no documents", reason="nothing to sign")
+        tsa = require_timestamp(self.tsa) if timestamp else None
         cosign = [cosign_cms and not digested and is_attached_cms(d) for d in documents]
 
         def sign(entry: KeyEntry) -> list[bytes]:
@@ -258,6 +277,8 @@ class SigningService:
                     out.append(cms.cosign(data, entry))
                 else:
                     out.append(cms.sign(data, entry, detached=detached))
+            if tsa is not None:
+                out = [cms.add_signature_timestamp(der, tsa.stamp) for der in out]
             return out
 
         kind: Kind = "hash" if digested else "cms"
@@ -265,6 +286,16 @@ class SigningService:
             query, kind, documents, sign, detached=detached or digested, names=names
         )
         return SignResult(signatures=tuple(signatures), certificate=entry.certificate)
+
+    async def timestamp_cms(self, cms_der: bytes) -> bytes:
+        """applyCAdEST: the CMS with a signature timestamp on every signer lacking one.
+
+        No key and no dialog: nothing is signed in anyone's name; only the SHA-256 of each
+        signature value goes to the TSA. The CMS is parsed before the TSA is asked.
+        """
+        tsa = require_timestamp(self.tsa)
+        cms.load(cms_der)
+        return await asyncio.to_thread(cms.add_signature_timestamp, cms_der, tsa.stamp)
 
     async def sign_raw(
         self, query: KeyQuery, documents: Sequence[bytes], *, digested: bool = False
@@ -331,6 +362,7 @@ __all__ = [
     "KeyQuery",
     "SignResult",
     "SigningService",
+    "Timestamper",
     "check_storages",
     "is_attached_cms",
     "require_timestamp",

@@ -565,6 +565,7 @@ def test_every_problem_code_is_listed() -> None:
         "signing_certificate_mismatch",
         "malformed_attribute",
         "bad_signature",
+        "timestamp_invalid",
     }
 
 

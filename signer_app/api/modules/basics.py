@@ -5,8 +5,12 @@ Strict where NCALayer is strict (``signingParams``/``signerParams`` must be obje
 wrong types for optional fields behave as absent). Results: always an array (switchable), CMS
 PEM-armoured, raw signatures base64. Cancel is ``{"status":true,"body":{}}``.
 
-Not yet: ``tsaProfile`` as an object asks for a timestamp and is refused with SIGNING_FAILURE
-before any dialog (TSA slice); ``chain`` absent/null does not yet restrict keys to NCA RK's CAs;
+``tsaProfile`` as an object (even ``{}``) asks for CAdES-T: each CMS gets a signature timestamp
+from the service's TSA (the bundled CA's /tsp unless configured otherwise); a TSA that cannot be
+reached or refuses gives SIGNING_FAILURE with the plain reason, never an unstamped CMS. It is
+ignored for xml and raw, as absent/null/non-object values are.
+
+Not yet: ``chain`` absent/null does not yet restrict keys to NCA RK's CAs;
 ``allowRevoked`` has nothing to relax until revocation checks arrive; XML results use the
 CRLF layout of commonUtils' signXml, not 1.4's compact one.
 """
@@ -23,7 +27,7 @@ from ...crypto.errors import QalamError
 from ...service.errors import ActionCanceled
 from ...service.filters import filters_for
 from ...service.prompter import KeyType
-from ...service.signing import KeyQuery, SignResult, require_timestamp
+from ...service.signing import KeyQuery, SignResult
 from ..dispatch import Answer, Call
 from ..errors import basics_error, basics_failure
 from ..wire import decode_base64, encode_base64, lenient_bool, pem
@@ -177,14 +181,13 @@ class Basics:
         if fmt == "xml":
             result = await service.sign_xml(query, data)
             return self._ok(call, list(result.documents), was_array)
-        if fmt == "cms" and isinstance(signing.get("tsaProfile"), dict):
-            require_timestamp()
+        timestamp = isinstance(signing.get("tsaProfile"), dict)
         documents = [decode_base64(d) if decode else d.encode("utf-8") for d in data]
         if fmt == "raw":
             result = await service.sign_raw(query, documents, digested=digested)
             return self._raw(result, output_cert)
         result = await service.sign_cms(
-            query, documents, detached=not encapsulate, digested=digested
+            query, documents, detached=not encapsulate, digested=digested, timestamp=timestamp
         )
         if call.config.basics_cms_pem:
             out = [pem("CMS", der) for der in result.signatures]

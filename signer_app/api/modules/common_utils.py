@@ -24,7 +24,7 @@ from ...crypto.identity import identity_of
 from ...crypto.keystores import KeyEntry
 from ...service.errors import ActionCanceled, StorageUnknown
 from ...service.prompter import KNOWN_STORAGES, KeyType
-from ...service.signing import KeyQuery, check_storages, require_timestamp
+from ...service.signing import KeyQuery, check_storages
 from ..dispatch import Answer, Call
 from ..errors import common_message
 from ..wire import decode_base64, encode_base64, pem
@@ -166,11 +166,15 @@ async def create_cades_from_base64(call: Call, args: list[Any]) -> object:
 
 
 async def create_cms_signature_from_base64(call: Call, args: list[Any]) -> object:
-    """Needs a TSP timestamp: refused until the TSA slice, before any dialog."""
-    _query(call, args[0], args[1])
-    decode_base64(args[2])
-    require_timestamp()
-    return None  # pragma: no cover - require_timestamp raises
+    """CAdES-T: like createCAdESFromBase64 (co-signing an attached CMS) plus a signature
+    timestamp from the TSA, as NCALayer does; no TSA reachable -> an error, no signature."""
+    storage, key_type, data, attached = args
+    query = _query(call, storage, key_type)
+    document = decode_base64(data)
+    result = await call.service.sign_cms(
+        query, [document], detached=not attached, cosign_cms=True, timestamp=True
+    )
+    return encode_base64(result.signatures[0])
 
 
 async def create_cades_from_base64_hash(call: Call, args: list[Any]) -> object:
@@ -182,10 +186,14 @@ async def create_cades_from_base64_hash(call: Call, args: list[Any]) -> object:
 
 
 async def apply_cades_t(call: Call, args: list[Any]) -> object:
-    """Adds a timestamp: refused until the TSA slice."""
-    _query(call, args[0], args[1])
-    require_timestamp()
-    return None  # pragma: no cover
+    """A signature timestamp on every signer of the CMS lacking one (CAdES-BES -> CAdES-T).
+
+    No key is used, so no dialog opens (keyType is accepted and unused; the storage name is
+    still checked as NCALayer's method signature has it)."""
+    storage, _key_type, data = args
+    _query(call, storage)
+    stamped = await call.service.timestamp_cms(decode_base64(data))
+    return encode_base64(stamped)
 
 
 async def create_cades_from_file(call: Call, args: list[Any]) -> object:
@@ -198,12 +206,14 @@ async def create_cades_from_file(call: Call, args: list[Any]) -> object:
 
 
 async def create_cms_signature_from_file(call: Call, args: list[Any]) -> object:
-    """Like createCMSSignatureFromBase64 (with a timestamp): refused until the TSA slice."""
-    _query(call, args[0], args[1])
-    if not Path(args[2]).is_file():
-        raise FileNotFound(args[2], path=args[2])
-    require_timestamp()
-    return None  # pragma: no cover
+    """Like createCAdESFromFile plus a signature timestamp (CAdES-T)."""
+    storage, key_type, path, attached = args
+    query = _query(call, storage, key_type)
+    data = await asyncio.to_thread(_read_local, path)
+    result = await call.service.sign_cms(
+        query, [data], detached=not attached, names=[path], timestamp=True
+    )
+    return encode_base64(result.signatures[0])
 
 
 async def show_file_chooser(call: Call, args: list[Any]) -> object:
