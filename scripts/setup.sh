@@ -4,11 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages, one per line with the command that proves it is present.
+# Debian packages, one per line with the command (or absolute file) that proves it is present.
 need=()
 while read -r pkg probe; do
   [ -z "$pkg" ] || [ "${pkg:0:1}" = "#" ] && continue
-  command -v "$probe" >/dev/null 2>&1 || need+=("$pkg")
+  if [ "${probe:0:1}" = "/" ]; then
+    [ -e "$probe" ] || need+=("$pkg")
+  else
+    command -v "$probe" >/dev/null 2>&1 || need+=("$pkg")
+  fi
 done < scripts/debian-packages.txt
 
 if [ ${#need[@]} -gt 0 ]; then

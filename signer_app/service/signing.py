@@ -127,6 +127,19 @@ def is_attached_cms(data: bytes) -> bool:
         return False
 
 
+# The hash sizes some supported key signs by default; anything else is refused before a dialog
+# opens, so nobody is asked to approve signing an empty or truncated hash.
+_HASH_SIZES = frozenset(digest.size for digest in DEFAULT_DIGEST.values())
+
+
+def _check_hash_sizes(hashes: Sequence[bytes]) -> None:
+    for value in hashes:
+        if len(value) not in _HASH_SIZES:
+            sizes = " or ".join(str(size) for size in sorted(_HASH_SIZES))
+            reason = f"a hash to sign has {sizes} bytes, not {len(value)}"
+            raise InvalidInput(f"{len(value)}-byte hash", reason=reason)
+
+
 class SigningService:
     """Choose a key, ask the person, sign: for every front door alike."""
 
@@ -266,6 +279,8 @@ class SigningService:
         if not documents:
             raise InvalidInput("no documents", reason="nothing to sign")
         tsa = require_timestamp(self.tsa) if timestamp else None
+        if digested:
+            _check_hash_sizes(documents)
         cosign = [cosign_cms and not digested and is_attached_cms(d) for d in documents]
 
         def sign(entry: KeyEntry) -> list[bytes]:

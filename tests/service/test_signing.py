@@ -321,10 +321,12 @@ def test_timestamps_are_refused_clearly():
     assert "timestamps" in caught.value.message("en")
 
 
-def test_hash_of_wrong_length_is_an_input_error(demo):
-    svc, _ = service(answer(demo["citizen_sign"]))
+@pytest.mark.parametrize("digest", [b"", b"short", bytes(33)], ids=["empty", "short", "33-bytes"])
+def test_a_hash_of_no_supported_size_is_refused_before_any_dialog(demo, digest):
+    svc, prompter = service(answer(demo["citizen_sign"]))
     with pytest.raises(InvalidInput):
-        run(svc.sign_cms(KeyQuery(ORIGIN), [b"short"], digested=True))
+        run(svc.sign_cms(KeyQuery(ORIGIN), [digest], digested=True))
+    assert prompter.shown == [], "nobody may be asked to approve signing a broken hash"
 
 
 def test_key_chooser_sees_the_origin_or_local_program(demo):
