@@ -229,7 +229,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .api.dispatch import ApiConfig, Dispatcher
     from .api.server import ApiServer, ServerConfig, is_loopback
     from .api.tls import ensure_tls
+    from .service.origins import OriginPolicy
     from .service.prompter import Prompter, ScriptedPrompter, TerminalPrompter
+    from .service.settings import SettingsStore
     from .service.signing import SigningService
     from .service.tsa_client import HttpTsa
 
@@ -245,20 +247,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     else:
         reason = "no terminal to ask on: run it in a terminal, or use --scripted FILE for tests"
         raise InvalidInput("no tty", reason=reason)
-    tsa = HttpTsa(args.tsa_url) if args.tsa_url else None
-    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-    files = ensure_tls(data_dir)
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
+    data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+    store = SettingsStore(data_dir)
+    settings = store.load()
+    tsa_url = settings.tsa_url if args.tsa_url is None else args.tsa_url
+    tsa = HttpTsa(tsa_url) if tsa_url else None
+    files = ensure_tls(data_dir)
+    max_frame_mib = settings.max_frame_mib if args.max_frame_mib is None else args.max_frame_mib
     config = ServerConfig(
         port=args.port,
         host=args.host,
         plain_ws_port=args.plain_ws_port,
-        max_frame=int(args.max_frame_mib * (1 << 20)),
-        max_connections=args.max_connections,
+        max_frame=int(max_frame_mib * (1 << 20)),
+        max_connections=args.max_connections or settings.max_connections,
     )
-    dispatcher = Dispatcher(SigningService(prompter, tsa=tsa), config=ApiConfig())
+    service = SigningService(prompter, tsa=tsa, origins=OriginPolicy(store))
+    service.locale = settings.locale
+    dispatcher = Dispatcher(service, config=ApiConfig())
     server = ApiServer(dispatcher, config, files)
 
     async def run() -> None:
@@ -285,6 +293,61 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     return EXIT_OK
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    return Path(args.data_dir) if args.data_dir else default_data_dir()
+
+
+def cmd_origins(args: argparse.Namespace) -> int:
+    """List, block, allow (lift a block) or forget per-origin decisions."""
+    from .service.origins import OriginPolicy
+    from .service.settings import SettingsStore
+
+    policy = OriginPolicy(SettingsStore(_data_dir(args)))
+    if args.origins_cmd == "list":
+        entries = policy.entries()
+        if not entries:
+            print("No sites listed: every site's requests are asked about (the default).")
+        for origin, decision in entries.items():
+            shown = "blocked" if decision == "deny" else "ask each time"
+            print(f"{origin}\t{shown}")
+        return EXIT_OK
+    if args.origins_cmd == "block":
+        key = policy.block(args.origin)
+        print(f"Blocked: requests from {key} are refused without asking.")
+    elif args.origins_cmd == "allow":
+        key = policy.allow(args.origin)
+        print(f"{key} may ask again; every signature still needs your confirmation.")
+    else:
+        key = policy.forget(args.origin)
+        print(f"Forgotten: {key} (the default applies: ask each time).")
+    return EXIT_OK
+
+
+def cmd_trust(args: argparse.Namespace) -> int:
+    """Install, check or remove the local root in the user's NSS databases."""
+    from .api import trust
+    from .api.tls import ensure_tls
+
+    if args.trust_cmd == "remove":
+        for line in trust.remove():
+            print(line)
+        return EXIT_OK
+    files = ensure_tls(_data_dir(args))
+    root = trust.load_root(files.root_pem)
+    print(f"Local root: {files.root_pem}")
+    print(f"SHA-256: {trust.fingerprint(root)}")
+    if args.trust_cmd == "install":
+        for line in trust.install(files.root_pem):
+            print(line)
+        print("Restart the browser if it was open.")
+        return EXIT_OK
+    states = trust.status(files.root_pem)
+    for state in states:
+        print(f"{state.state}: {state.db.label}: {state.db.folder}")
+    trusted = [s for s in states if s.state == "trusted"]
+    return EXIT_OK if trusted and len(trusted) == len(states) else EXIT_INVALID
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -359,15 +422,43 @@ def build_parser() -> argparse.ArgumentParser:
         "--scripted", metavar="FILE", help="TEST ONLY: answer prompts from a JSON script"
     )
     serve.add_argument("--plain-ws-port", type=int, help="also serve plain ws:// here (tests)")
-    serve.add_argument("--max-frame-mib", type=float, default=64, help="largest frame (64 MiB)")
-    serve.add_argument("--max-connections", type=int, default=64, help="open sockets at most")
+    serve.add_argument("--max-frame-mib", type=float, help="largest frame (settings, else 64 MiB)")
+    serve.add_argument(
+        "--max-connections", type=int, help="open sockets at most (settings, else 64)"
+    )
     serve.add_argument(
         "--tsa-url",
-        default=DEFAULT_TSA_URL,
         metavar="URL",
-        help=f"RFC 3161 TSA for tsaProfile and CAdES-T ({DEFAULT_TSA_URL}; '' for none)",
+        help=f"RFC 3161 TSA for tsaProfile and CAdES-T (settings, else {DEFAULT_TSA_URL}; "
+        "'' for none)",
     )
     serve.set_defaults(func=cmd_serve)
+
+    data_help = "the data dir (else $QALAM_HOME or ~/.local/share/qalam)"
+    origins = sub.add_parser("origins", help="per-site decisions: ask (default) or blocked")
+    origins_sub = origins.add_subparsers(dest="origins_cmd", required=True)
+    for name, text in (
+        ("list", "show the listed sites"),
+        ("block", "refuse a site's requests without asking"),
+        ("allow", "lift a block (each signature is still asked about)"),
+        ("forget", "remove a site from the list"),
+    ):
+        one = origins_sub.add_parser(name, help=text)
+        if name != "list":
+            one.add_argument("origin", help="e.g. https://portal.example.kz")
+        one.add_argument("--data-dir", help=data_help)
+        one.set_defaults(func=cmd_origins)
+
+    trust_parser = sub.add_parser("trust", help="the local TLS root in NSS databases (Linux)")
+    trust_sub = trust_parser.add_subparsers(dest="trust_cmd", required=True)
+    for name, text in (
+        ("install", "add the root to ~/.pki/nssdb and every Firefox profile"),
+        ("status", "say where the root is trusted (exit 1 if not everywhere)"),
+        ("remove", "delete the root from those databases"),
+    ):
+        one = trust_sub.add_parser(name, help=text)
+        one.add_argument("--data-dir", help=data_help)
+        one.set_defaults(func=cmd_trust)
 
     demo = sub.add_parser("demo", help="show the demo PKI's keys")
     demo.add_argument("--certs", default=str(DEFAULT_CERTS), help="the demo PKI folder")

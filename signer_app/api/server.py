@@ -5,7 +5,8 @@ Per socket: the greeting at once; ``--heartbeat--`` echoed at once, even while a
 request; the worker is cancelled when the socket closes, which cancels the dialog it waits on.
 Before the handshake: the peer must be loopback, the Host header 127.0.0.1/localhost/[::1]
 (DNS rebinding), and the number of sockets under the limit. Frames above ``max_frame`` close
-that socket (1009) and nothing else. A plain HTTPS GET gets a short text page.
+that socket (1009) and nothing else. A plain HTTPS GET of ``/`` gets the diagnostics page
+(api/diagnostics.py; ``/diagnostics.json`` the same as JSON), any other path a 404.
 
 Audit: one line per request to the ``qalam.audit`` logger (origin, module.method, outcome,
 milliseconds), never data or passwords.
@@ -28,7 +29,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from .. import __version__
+from . import diagnostics
 from .dispatch import HEARTBEAT, Dispatcher
 from .tls import TlsFiles
 
@@ -102,14 +103,25 @@ class ApiServer:
         self._admitted: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
         self.ports: set[int] = set()
 
-    def _page(self) -> str:
-        root = f"\nLocal root certificate: {self.tls.root_pem}" if self.tls else ""
-        return (
-            f"Qalam {__version__}: the NCALayer-compatible signing service is running.\n"
-            f"WebSocket: wss://127.0.0.1:{self.config.port}/{root}\n"
-        )
+    async def _page(self, connection: ServerConnection, request: Request) -> Response:
+        path = request.path.partition("?")[0]
+        if path not in diagnostics.PATHS:
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "Not found\n")
+        report = await asyncio.to_thread(diagnostics.collect, self)
+        if path.endswith(".json"):
+            body, kind = diagnostics.to_json(report), "application/json; charset=utf-8"
+        else:
+            body, kind = diagnostics.to_html(report), "text/html; charset=utf-8"
+        response = connection.respond(http.HTTPStatus.OK, body)
+        del response.headers["Content-Type"]
+        response.headers["Content-Type"] = kind
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
 
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    async def _process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
         peer = connection.remote_address[0] if connection.remote_address else ""
         if not is_loopback(str(peer)):
             audit.warning("refused non-loopback peer %s", peer)
@@ -120,7 +132,7 @@ class ApiServer:
             )
             return connection.respond(http.HTTPStatus.FORBIDDEN, "Forbidden host\n")
         if "upgrade" not in request.headers.get("Connection", "").lower():
-            return connection.respond(http.HTTPStatus.OK, self._page())
+            return await self._page(connection, request)
         # Admitted sockets count from their handshake on, so parallel handshakes cannot overshoot.
         open_now = sum(1 for c in self._admitted if c.state is not State.CLOSED)
         if open_now >= self.config.max_connections:

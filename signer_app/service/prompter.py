@@ -11,6 +11,11 @@ Implementations here: ``ScriptedPrompter`` (answers from a JSON script; tests an
 developers' CI; it records every prompt so a test can assert what the person was shown) and
 ``TerminalPrompter`` (a tty). The Qt prompter comes with the desktop app.
 
+A "no" may carry "always block this site": ``choose_key``, ``choose_file`` and ``confirm`` may
+answer with a ``Refusal(block_origin=True)`` instead of None/False; the service then records
+the origin as denied (service/origins.py) and refuses its later requests before any dialog.
+There is no "always allow": every sign request needs its own decision.
+
 A password lives in a ``KeyChoice`` only until the service has opened the key file with it;
 it is never printed (``repr=False``) and never logged. Python strings cannot be wiped, so
 "not kept" means no reference survives the request.
@@ -95,6 +100,13 @@ class KeyChoice:
     path: Path
     password: str = field(repr=False)
     alias: str | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A "no" (cancel) that may also say "always block this site"."""
+
+    block_origin: bool = False
 
 
 @dataclass(frozen=True)
@@ -192,8 +204,8 @@ class FileRequest:
 class Prompter(Protocol):
     """The person at the computer, as the service sees them."""
 
-    async def choose_key(self, request: KeyRequest) -> KeyChoice | None:
-        """Pick a key file and type its password; None means cancel."""
+    async def choose_key(self, request: KeyRequest) -> KeyChoice | Refusal | None:
+        """Pick a key file and type its password; None (or a Refusal) means cancel."""
         ...
 
     async def wrong_password(self, path: str, attempt: int, attempts_left: int) -> None:
@@ -204,12 +216,12 @@ class Prompter(Protocol):
         """Say the chosen key does not fit the request, and why (it is greyed out)."""
         ...
 
-    async def confirm(self, request: SignRequestView) -> bool:
-        """Ask whether to sign: True only on an explicit approval."""
+    async def confirm(self, request: SignRequestView) -> bool | Refusal:
+        """Ask whether to sign: True only on an explicit approval (False or a Refusal: no)."""
         ...
 
-    async def choose_file(self, request: FileRequest) -> Path | None:
-        """Pick a local file for the page; None means cancel."""
+    async def choose_file(self, request: FileRequest) -> Path | Refusal | None:
+        """Pick a local file for the page; None (or a Refusal) means cancel."""
         ...
 
     async def report_error(self, origin: str | None, error: QalamError, locale: str) -> None:
@@ -229,13 +241,25 @@ class ScriptedAnswer:
     decision: Literal["approve", "cancel"] = "approve"
     file: Path | None = None
     alias: str | None = None
+    block_origin: bool = False
+
+    def __post_init__(self) -> None:
+        if self.block_origin and self.decision != "cancel":
+            reason = '"block_origin": true goes with "decision": "cancel" (blocking is a no)'
+            raise InvalidInput("block_origin", reason=reason)
+
+    @property
+    def refusal(self) -> Refusal | None:
+        """The "no, and block this site" this answer gives, if it does."""
+        return Refusal(block_origin=True) if self.block_origin else None
 
     @classmethod
     def from_json(cls, obj: object, base: Path) -> ScriptedAnswer:
-        """Read ``{"key", "password", "decision", "file", "alias"}``; paths relative to ``base``."""
+        """Read ``{"key", "password", "decision", "file", "alias", "block_origin"}``; paths
+        relative to ``base``."""
         if not isinstance(obj, dict):
             raise InvalidInput("script answer", reason="each scripted answer must be an object")
-        known = {"key", "password", "decision", "file", "alias"}
+        known = {"key", "password", "decision", "file", "alias", "block_origin"}
         unknown = sorted(set(obj) - known)
         if unknown:
             reason = f"unknown field(s) in a scripted answer: {', '.join(unknown)}"
@@ -243,7 +267,10 @@ class ScriptedAnswer:
         decision = obj.get("decision", "approve")
         if decision not in ("approve", "cancel"):
             raise InvalidInput("decision", reason='"decision" must be "approve" or "cancel"')
-        for name in known - {"decision"}:
+        block = obj.get("block_origin", False)
+        if not isinstance(block, bool):
+            raise InvalidInput("block_origin", reason='"block_origin" must be true or false')
+        for name in known - {"decision", "block_origin"}:
             if obj.get(name) is not None and not isinstance(obj[name], str):
                 raise InvalidInput(name, reason=f'"{name}" must be a string')
         key = obj.get("key")
@@ -254,6 +281,7 @@ class ScriptedAnswer:
             decision=decision,
             file=(base / chosen) if chosen else None,
             alias=obj.get("alias"),
+            block_origin=block,
         )
 
 
@@ -320,13 +348,16 @@ class ScriptedPrompter:
         """The payloads of the prompts of one kind, in order."""
         return [s.payload for s in self.shown if s.kind == kind]
 
-    async def choose_key(self, request: KeyRequest) -> KeyChoice | None:
-        """The next answer's key and password, or None when it says cancel or none is left."""
+    async def choose_key(self, request: KeyRequest) -> KeyChoice | Refusal | None:
+        """The next answer's key and password, or None when it says cancel or none is left
+        (a Refusal when a keyless answer says "block_origin")."""
         self.shown.append(Shown("choose_key", request))
         answer = self._take()
         self._current = answer
-        if answer is None or answer.key is None:
+        if answer is None:
             return None
+        if answer.key is None:
+            return answer.refusal
         return KeyChoice(answer.key, answer.password, answer.alias)
 
     async def wrong_password(self, path: str, attempt: int, attempts_left: int) -> None:
@@ -337,17 +368,21 @@ class ScriptedPrompter:
         """Recorded."""
         self.shown.append(Shown("key_refused", refused))
 
-    async def confirm(self, request: SignRequestView) -> bool:
+    async def confirm(self, request: SignRequestView) -> bool | Refusal:
         """Approve only if the answer the key came from says so."""
         self.shown.append(Shown("confirm", request))
+        if self._current is not None and self._current.refusal is not None:
+            return self._current.refusal
         return self._current is not None and self._current.decision == "approve"
 
-    async def choose_file(self, request: FileRequest) -> Path | None:
+    async def choose_file(self, request: FileRequest) -> Path | Refusal | None:
         """The next answer's file, unless it says cancel."""
         self.shown.append(Shown("choose_file", request))
         answer = self._take()
-        if answer is None or answer.decision == "cancel":
+        if answer is None:
             return None
+        if answer.decision == "cancel":
+            return answer.refusal
         return answer.file
 
     async def report_error(self, origin: str | None, error: QalamError, locale: str) -> None:
@@ -399,8 +434,9 @@ class TerminalPrompter:
         for reason in refused.reasons:
             self._say(f"  - {reason}")
 
-    async def confirm(self, request: SignRequestView) -> bool:
-        """Show origin, documents and key; approve only on "yes"."""
+    async def confirm(self, request: SignRequestView) -> bool | Refusal:
+        """Show origin, documents and key; approve only on "yes"; "block" refuses and blocks
+        the site (not offered for a local program, which has no origin)."""
         self._say(f"\n== {request.shown_origin} asks you to sign ==")
         self._say(f"What: {request.count} {request.kind} document(s), {request.total_size} bytes")
         for doc in request.documents[:5]:
@@ -410,8 +446,12 @@ class TerminalPrompter:
         if request.count > 5:
             self._say(f"  … and {request.count - 5} more")
         self._say(f"Key: {request.key.summary}")
-        answer = await self._ask("Sign? Type yes to sign, anything else cancels: ")
-        return answer.strip().lower() == "yes"
+        block = " 'block' to refuse and always block this site," if request.origin else ""
+        answer = await self._ask(f"Sign? Type yes to sign,{block} anything else cancels: ")
+        word = answer.strip().lower()
+        if word == "block" and request.origin:
+            return Refusal(block_origin=True)
+        return word == "yes"
 
     async def choose_file(self, request: FileRequest) -> Path | None:
         """Ask for a path (an empty answer cancels)."""
@@ -436,6 +476,7 @@ __all__ = [
     "KeyType",
     "KeyView",
     "Prompter",
+    "Refusal",
     "RefusedKey",
     "ScriptedAnswer",
     "ScriptedPrompter",

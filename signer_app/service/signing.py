@@ -13,11 +13,18 @@ asked for with ``timestamp=True`` is signed and then stamped (CAdES-T) in the sa
 thread, after the person approved; if the TSA cannot be reached or refuses, the request fails
 with that error and no signature is returned (never a silent CAdES-BES). Without a ``tsa`` a
 timestamped request is refused with NotAvailable before any dialog opens.
+
+Per-origin permission (service/origins.py): with an ``origins`` policy, a request from a
+blocked origin is refused with ActionCanceled before any dialog (checked again once the dialog
+lock is held, so a request queued behind the one that blocked its site never prompts), with an
+audit line. A person's "no, and always block this site" (a ``Refusal(block_origin=True)`` from
+the Prompter) is recorded there. There is no "always allow".
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +49,7 @@ from ..crypto.errors import (
 from ..crypto.keystores import KeyEntry, open_pkcs12
 from .errors import ActionCanceled, NotAvailable, StorageEmpty, StorageUnknown, TooManyAttempts
 from .filters import Candidate, KeyFilter, filters_for, refusals
+from .origins import OriginPolicy
 from .prompter import (
     FILE_STORAGES,
     KNOWN_STORAGES,
@@ -54,6 +62,7 @@ from .prompter import (
     KeyView,
     Kind,
     Prompter,
+    Refusal,
     RefusedKey,
     SignRequestView,
 )
@@ -62,6 +71,8 @@ T = TypeVar("T")
 
 MAX_PASSWORD_ATTEMPTS = 3
 MAX_KEY_CHOICES = 6
+
+audit = logging.getLogger("qalam.audit")
 
 
 @dataclass(frozen=True)
@@ -151,14 +162,34 @@ class SigningService:
         max_key_choices: int = MAX_KEY_CHOICES,
         clock: Callable[[], datetime] | None = None,
         tsa: Timestamper | None = None,
+        origins: OriginPolicy | None = None,
     ) -> None:
         self.prompter = prompter
         self.tsa = tsa
+        self.origins = origins
         self.max_password_attempts = max_password_attempts
         self.max_key_choices = max_key_choices
         self._clock = clock or (lambda: datetime.now(UTC))
         self._dialog = asyncio.Lock()
         self.locale = "kk"
+
+    # ------------------------------------------------------------------ origins
+
+    def _check_origin(self, origin: str | None) -> None:
+        """ActionCanceled, before any dialog, for a site the person blocked."""
+        if self.origins is None or self.origins.decision(origin) != "deny":
+            return
+        audit.warning("origin=%s refused before any dialog: blocked in settings", origin)
+        raise ActionCanceled("origin blocked")
+
+    def _refused(self, origin: str | None, answer: object, stage: str) -> ActionCanceled:
+        """The cancel for a "no"; records "always block this site" when the answer says so."""
+        if isinstance(answer, Refusal) and answer.block_origin:
+            if origin and self.origins is not None:
+                self.origins.block(origin)
+            elif origin:
+                audit.warning("origin=%s: block asked, but no settings to keep it in", origin)
+        return ActionCanceled(stage)
 
     # ------------------------------------------------------------------ key choice
 
@@ -189,8 +220,8 @@ class SigningService:
                 query.locale,
             )
             choice = await self.prompter.choose_key(request)
-            if choice is None:
-                raise ActionCanceled("cancelled at key choice")
+            if choice is None or isinstance(choice, Refusal):
+                raise self._refused(query.origin, choice, "cancelled at key choice")
             path = str(choice.path)
             try:
                 entry = await self._open(choice)
@@ -237,13 +268,16 @@ class SigningService:
         """The common flow: key -> confirm -> sign, under the one-dialog lock."""
         labels = list(names) if names is not None else [None] * len(documents)
         views = tuple(DocumentView.of(d, kind, n) for d, n in zip(documents, labels, strict=True))
+        self._check_origin(query.origin)
         async with self._dialog:
+            self._check_origin(query.origin)
             entry, key_view = await self._choose(query, "sign")
             request = SignRequestView(
                 query.origin, kind, views, key_view, detached, query.locale, query.logo
             )
-            if await self.prompter.confirm(request) is not True:
-                raise ActionCanceled("not approved")
+            decision = await self.prompter.confirm(request)
+            if decision is not True:
+                raise self._refused(query.origin, decision, "not approved")
             try:
                 return await asyncio.to_thread(sign, entry), entry
             except QalamError as error:
@@ -256,7 +290,9 @@ class SigningService:
         """The key the person picks (getKeyInfo): the page learns its certificate, nothing is
         signed, so there is no second confirmation: picking the key is the consent."""
         check_storages(query.storages)
+        self._check_origin(query.origin)
         async with self._dialog:
+            self._check_origin(query.origin)
             entry, _ = await self._choose(query, "key_info")
             return entry
 
@@ -302,12 +338,13 @@ class SigningService:
         )
         return SignResult(signatures=tuple(signatures), certificate=entry.certificate)
 
-    async def timestamp_cms(self, cms_der: bytes) -> bytes:
+    async def timestamp_cms(self, cms_der: bytes, origin: str | None = None) -> bytes:
         """applyCAdEST: the CMS with a signature timestamp on every signer lacking one.
 
         No key and no dialog: nothing is signed in anyone's name; only the SHA-256 of each
         signature value goes to the TSA. The CMS is parsed before the TSA is asked.
         """
+        self._check_origin(origin)
         tsa = require_timestamp(self.tsa)
         cms.load(cms_der)
         return await asyncio.to_thread(cms.add_signature_timestamp, cms_der, tsa.stamp)
@@ -362,12 +399,14 @@ class SigningService:
 
     async def choose_file(self, origin: str | None, extension: str, directory: str) -> Path:
         """showFileChooser: the path the person picks (ActionCanceled if they do not)."""
+        self._check_origin(origin)
         async with self._dialog:
+            self._check_origin(origin)
             chosen = await self.prompter.choose_file(
                 FileRequest(origin, extension, directory, self.locale)
             )
-        if chosen is None:
-            raise ActionCanceled("no file chosen")
+        if chosen is None or isinstance(chosen, Refusal):
+            raise self._refused(origin, chosen, "no file chosen")
         return chosen
 
 

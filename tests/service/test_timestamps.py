@@ -23,6 +23,7 @@ from signer_app.crypto.errors import (
 )
 from signer_app.service.errors import NotAvailable
 from signer_app.service.prompter import ScriptedAnswer, ScriptedPrompter
+from signer_app.service.settings import Settings
 from signer_app.service.signing import KeyQuery, SigningService
 from signer_app.service.tsa_client import DEFAULT_TSA_URL, HttpTsa
 
@@ -223,7 +224,9 @@ def test_only_http_urls(url):
 def test_default_url_is_the_bundled_ca():
     assert DEFAULT_TSA_URL == "http://127.0.0.1:8080/tsp"
     assert HttpTsa().url == DEFAULT_TSA_URL
-    assert cli.build_parser().parse_args(["serve"]).tsa_url == DEFAULT_TSA_URL
+    # `qalam serve` without --tsa-url takes settings.json's tsa_url, whose default this is.
+    assert cli.build_parser().parse_args(["serve"]).tsa_url is None
+    assert Settings().tsa_url == DEFAULT_TSA_URL
 
 
 def test_cli_sign_with_tsa(demo, tmp_path, monkeypatch, capsys):

@@ -192,7 +192,7 @@ async def apply_cades_t(call: Call, args: list[Any]) -> object:
     still checked as NCALayer's method signature has it)."""
     storage, _key_type, data = args
     _query(call, storage)
-    stamped = await call.service.timestamp_cms(decode_base64(data))
+    stamped = await call.service.timestamp_cms(decode_base64(data), call.origin)
     return encode_base64(stamped)
 
 
