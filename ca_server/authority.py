@@ -20,6 +20,8 @@ the authorisers (enrollment.py), the registry (registry.py) and the signer (ca_k
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -492,6 +494,27 @@ def _supersede(
     return revoked
 
 
+# Test hook of the process-kill test (tests/interop/test_ca_http_openssl.py): only with
+# QALAM_CA_TEST_HOOKS=1, and only while the file named by QALAM_CA_TEST_PAUSE_BEFORE_COMMIT
+# exists, an issuance writes its pid to "<file>.pid" and waits there, signed but not committed.
+TEST_HOOKS_ENV = "QALAM_CA_TEST_HOOKS"
+PAUSE_BEFORE_COMMIT_ENV = "QALAM_CA_TEST_PAUSE_BEFORE_COMMIT"
+_PAUSE_LIMIT_S = 60.0
+
+
+def _pause_before_commit() -> None:
+    if os.environ.get(TEST_HOOKS_ENV) != "1":
+        return
+    armed = os.environ.get(PAUSE_BEFORE_COMMIT_ENV)
+    if not armed or not os.path.exists(armed):
+        return
+    with open(f"{armed}.pid", "w", encoding="ascii") as marker:
+        marker.write(str(os.getpid()))
+    deadline = time.monotonic() + _PAUSE_LIMIT_S
+    while os.path.exists(armed) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def _issue_all(
     db: Database,
     ca: CertificationAuthority,
@@ -561,6 +584,7 @@ def _issue_all(
                 )
             if superseded:
                 _mark_crl_stale(session, ca.id)
+            _pause_before_commit()
         # Committed: only now may the certificates leave this function.
         return issued
     except CaError as error:

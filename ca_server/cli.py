@@ -1,6 +1,7 @@
 """The qalam-ca command line: set up a CA instance and act on it as its local operator.
 
     qalam-ca init [--data-dir D] [--fresh] [--passphrase-file F]    create an instance
+    qalam-ca serve [--host H] [--port P] [--workers N]              run the HTTP service
     qalam-ca issue --iin IIN [--bin BIN] --role R --out DIR         test keys for a portal developer
     qalam-ca revoke SERIAL --reason R / qalam-ca status SERIAL
     qalam-ca registry add-person|add-entity|add-role|show …
@@ -20,6 +21,7 @@ import argparse
 import datetime as dt
 import getpass
 import json
+import os
 import re
 import secrets
 import sys
@@ -105,6 +107,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     init.add_argument("--base-url", default=DEFAULT_BASE_URL, help="URL written into certificates")
     init.add_argument("--certs", type=Path, default=DEFAULT_CERTS_DIR, help="the demo PKI to adopt")
+
+    serve = commands.add_parser(
+        "serve", parents=[common], help="run the CA's HTTP service (uvicorn)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes sharing the database"
+    )
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=("critical", "error", "warning", "info", "debug"),
+    )
+    serve.add_argument(
+        "--no-access-log", action="store_true", help="do not log every request (benchmarks)"
+    )
 
     issue = commands.add_parser(
         "issue",
@@ -243,6 +262,56 @@ def _init(args: argparse.Namespace) -> int:
         print(f"the CA keys are encrypted with the passphrase in {args.passphrase_file}")
     else:
         print("the CA keys are encrypted with the passphrase in $QALAM_CA_PASSPHRASE")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ca_server.http.app import DB_URL_ENV, PASSPHRASE_FILE_ENV, SKIP_MIGRATE_ENV
+    from ca_server.instance import HOME_ENV
+
+    if args.workers < 1:
+        raise CaError("invalid_input", "--workers must be at least 1")
+    data_dir = (args.data_dir or default_data_dir()).expanduser().absolute()
+    # Open everything once here, so a missing instance or a wrong passphrase is one clear
+    # sentence before uvicorn starts; this also migrates the database once for all workers.
+    instance = _load(args)
+    try:
+        from ca_server.http.service import CaService, HttpSettings
+
+        CaService(instance, HttpSettings())
+        base_url = instance.config.base_url
+    finally:
+        instance.close()
+    os.environ[HOME_ENV] = str(data_dir)
+    os.environ[SKIP_MIGRATE_ENV] = "1"
+    if args.db:
+        os.environ[DB_URL_ENV] = args.db
+    if args.passphrase_file is not None:
+        os.environ[PASSPHRASE_FILE_ENV] = str(args.passphrase_file.expanduser().absolute())
+    listening = f"http://{args.host}:{args.port}"
+    print(
+        f"qalam-ca: serving {data_dir} on {listening} with {args.workers} worker(s); "
+        f"certificates name {base_url}",
+        file=sys.stderr,
+    )
+    if base_url.rstrip("/") != listening:
+        print(
+            f"qalam-ca: note: the URLs in certificates ({base_url}) are not this address",
+            file=sys.stderr,
+        )
+    uvicorn.run(
+        "ca_server.http.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        access_log=not args.no_access_log,
+        proxy_headers=False,
+        server_header=False,
+    )
     return 0
 
 
@@ -465,6 +534,7 @@ def _audit(args: argparse.Namespace) -> int:
 
 _COMMANDS = {
     "init": _init,
+    "serve": _serve,
     "issue": _issue,
     "revoke": _revoke,
     "status": _status,

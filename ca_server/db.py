@@ -71,6 +71,8 @@ __all__ = [
     "Employment",
     "LegalEntity",
     "Operator",
+    "OperatorChallenge",
+    "OperatorSession",
     "Person",
     "Ticket",
     "default_url",
@@ -270,6 +272,38 @@ class Operator(Base):
     disabled_at: Mapped[dt.datetime | None]
 
 
+class OperatorChallenge(Base):
+    """A random challenge an operator signs to sign in: single-use, short-lived.
+
+    Kept in the database (not in a worker's memory) so that any worker can check the answer.
+    Only its SHA-256 is stored; the challenge itself is no secret, but the row needs no more.
+    """
+
+    __tablename__ = "operator_challenges"
+
+    id: Mapped[int] = mapped_column(_BIGINT_ID, primary_key=True, autoincrement=True)
+    challenge_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    used_at: Mapped[dt.datetime | None]
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+
+class OperatorSession(Base):
+    """A signed-in operator's bearer token (only its SHA-256 is stored) and how long it lives."""
+
+    __tablename__ = "operator_sessions"
+
+    id: Mapped[int] = mapped_column(_BIGINT_ID, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    certificate_serial: Mapped[str] = mapped_column(ForeignKey("certificates.serial"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+
 class AuditEntry(Base):
     """One line of the append-only audit log: who did what to what, when, from where, outcome."""
 
@@ -308,9 +342,12 @@ class Counter(Base):
     value: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-def next_counter(session: Session, name: str) -> int:
-    """Increment counter `name` and return its new value; unique across workers and processes."""
-    stmt = update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
+def next_counter(session: Session, name: str, step: int = 1) -> int:
+    """Increment counter `name` by `step` and return its new value; unique across workers and
+    processes. With ``step > 1`` the caller owns the whole block ``value - step + 1 .. value``."""
+    if step < 1:
+        raise ValueError("a counter only grows")
+    stmt = update(Counter).where(Counter.name == name).values(value=Counter.value + step)
     value = session.execute(stmt.returning(Counter.value)).scalar_one_or_none()
     if value is None:
         raise CaError("internal", f"no counter named {name!r}")

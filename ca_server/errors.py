@@ -63,6 +63,22 @@ ERRORS: Mapping[str, tuple[int, str]] = MappingProxyType(
         "unauthenticated": (401, "Sign in first."),
         "forbidden": (403, "You are not allowed to do this."),
         "invalid_input": (422, "The input cannot be used."),
+        "challenge_invalid": (403, "This sign-in challenge is not known here: ask for a new one."),
+        "challenge_expired": (403, "The sign-in challenge has expired: ask for a new one."),
+        "challenge_used": (403, "The sign-in challenge has already been used: ask for a new one."),
+        "operator_wrong_ca": (
+            403,
+            "Operators sign in with a GOV CA certificate; this certificate is from another CA.",
+        ),
+        "operator_not_registered": (
+            403,
+            "This certificate does not belong to a registered operator of this CA.",
+        ),
+        "session_expired": (401, "The session has expired: sign in again."),
+        "document_mismatch": (
+            409,
+            "The identity document does not match the registry; no code was created.",
+        ),
         # the instance itself
         "instance_exists": (409, "A CA instance already exists here; nothing was changed."),
         "instance_missing": (404, "There is no CA instance here: run `qalam-ca init` first."),
@@ -75,6 +91,12 @@ ERRORS: Mapping[str, tuple[int, str]] = MappingProxyType(
         "ca_key_locked": (500, "The CA key cannot be opened with the passphrase given."),
         "database_error": (503, "The CA database is not available."),
         "internal": (500, "Something went wrong inside the CA."),
+        # the HTTP layer
+        "body_too_large": (413, "The request body is too large."),
+        "unsupported_media_type": (415, "The request body has the wrong content type."),
+        "route_not_found": (404, "There is no such endpoint."),
+        "method_not_allowed": (405, "This endpoint does not accept this method."),
+        "bad_request": (400, "The request cannot be read."),
     }
 )
 

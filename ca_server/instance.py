@@ -4,9 +4,12 @@
 demo keys and a running CA agree from the first request: the NAC and GOV root and issuing CA
 certificates and keys (re-encrypted with the instance passphrase), every demo certificate with
 its status (the revoked ones as the demo CRL says), and the registry (the demo people, their
-company and agencies, their roles; the demo PSC operator as an operator). ``fresh=True`` makes
-new roots (RSA-4096) and issuing CAs (RSA-2048) and an empty registry instead. Either way each
-issuing CA gets a delegated OCSP responder and a TSA certificate of its own.
+company and agencies, their roles; the demo PSC operator as an operator). Each demo person gets
+an identity card number, ``demo_id_document_number(iin)`` ("0" and the IIN's last eight digits),
+so that a PSC operator can check "their document" before making a re-issue code in the demo.
+``fresh=True`` makes new roots (RSA-4096) and issuing CAs (RSA-2048) and an empty registry
+instead. Either way each issuing CA gets a delegated OCSP responder and a TSA certificate of its
+own.
 
 Layout of a data directory (0700; private keys 0600, encrypted PKCS#8)::
 
@@ -91,6 +94,7 @@ __all__ = [
     "Instance",
     "InstanceConfig",
     "default_data_dir",
+    "demo_id_document_number",
     "init_instance",
     "load_instance",
 ]
@@ -127,6 +131,11 @@ def default_data_dir() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
     return base / "qalam-ca"
+
+
+def demo_id_document_number(iin: str) -> str:
+    """The identity card number an adopted demo PKI registers for demo person `iin`."""
+    return "0" + iin[-8:]
 
 
 # -- configuration ------------------------------------------------------------------------------
@@ -526,6 +535,7 @@ def _seed_demo(
                 given_name=common.removeprefix(surname).strip() or common,
                 patronymic=_text(subject, NameOID.GIVEN_NAME),
                 birth_date=iin_birth_date(iin),
+                id_document_number=demo_id_document_number(iin),
                 email=_text(subject, NameOID.EMAIL_ADDRESS),
             )
         bin_ = row.get("bin")

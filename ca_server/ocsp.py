@@ -570,6 +570,10 @@ def respond(
 # -- cache -----------------------------------------------------------------------------------
 
 
+class _LookupNeeded(Exception):
+    """A status is not cached and the caller asked for no lookup (internal)."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Cached:
     value: bytes | CertStatus
@@ -628,8 +632,35 @@ class CachedResponder:
             while len(table) > self._max_entries:
                 table.popitem(last=False)
 
+    def cached(self, request_der: bytes, *, now: dt.datetime | None = None) -> bytes | None:
+        """The stored response to exactly these request bytes, if a fresh one is stored.
+
+        No parsing, no lookup, no signature: what an HTTP handler tries on its event loop before
+        handing a miss to a worker thread.
+        """
+        cached = self._get(self._responses, bytes(request_der), _now(now))
+        if isinstance(cached, bytes):
+            self.hits += 1
+            return cached
+        return None
+
     def respond(self, request_der: bytes, *, now: dt.datetime | None = None) -> bytes:
         """Like `respond`, from the cache when the same status was already signed."""
+        response = self._respond(request_der, now, may_look_up=True)
+        assert response is not None  # noqa: S101 - only a refused lookup gives None
+        return response
+
+    def respond_without_lookup(
+        self, request_der: bytes, *, now: dt.datetime | None = None
+    ) -> bytes | None:
+        """Like `respond` when every status the answer needs is cached; None when one would
+        have to be looked up. It may sign, but touches no database: an HTTP handler can run it
+        on its event loop and leave only the lookups to worker threads."""
+        return self._respond(request_der, now, may_look_up=False)
+
+    def _respond(
+        self, request_der: bytes, now: dt.datetime | None, *, may_look_up: bool
+    ) -> bytes | None:
         moment = _now(now)
         # Only nonce-less requests are ever stored, so a hit needs no parsing at all.
         key = bytes(request_der)
@@ -640,7 +671,6 @@ class CachedResponder:
         request = _parse(key)
         if request is None:
             return _MALFORMED
-        self.misses += 1
         with self._lock:
             generation = self._generation
 
@@ -648,13 +678,19 @@ class CachedResponder:
             cached = self._get(self._statuses, cert_id, moment)
             if isinstance(cached, CertStatus):
                 return cached
+            if not may_look_up:
+                raise _LookupNeeded
             status = self._lookup(cert_id)
             if status.status is not Status.UNKNOWN:
                 serials = frozenset({cert_id.serial_number})
                 self._put(self._statuses, cert_id, _Cached(status, moment, serials), generation)
             return status
 
-        response, statuses = _answer(request, self._signers, lookup, moment)
+        try:
+            response, statuses = _answer(request, self._signers, lookup, moment)
+        except _LookupNeeded:
+            return None
+        self.misses += 1
         if (
             request.nonce is None
             and statuses is not None

@@ -57,6 +57,7 @@ __all__ = [
     "get_person",
     "hash_code",
     "normalise_code",
+    "normalise_document_number",
     "parse_role",
     "redeem_ticket",
     "subject_person",
@@ -459,6 +460,19 @@ def hash_code(code: str) -> str | None:
     return hashlib.sha256(_CODE_HASH_PREFIX + normal.encode("ascii")).hexdigest()
 
 
+def normalise_document_number(number: str) -> str:
+    """An identity document number as compared: no spaces or dashes, upper case."""
+    return "".join(number.split()).replace("-", "").upper()
+
+
+def _check_document(person: PersonInfo, document_number: str) -> None:
+    registered = person.id_document_number
+    if registered is None:
+        raise CaError("document_mismatch", f"no identity document is registered for {person.iin}")
+    if normalise_document_number(document_number) != normalise_document_number(registered):
+        raise CaError("document_mismatch", f"the document number differs for {person.iin}")
+
+
 def create_ticket(
     target: Target,
     iin: str,
@@ -466,14 +480,60 @@ def create_ticket(
     purpose: str = "reissue",
     ttl: dt.timedelta = DEFAULT_TICKET_TTL,
     *,
+    document_type: str | None = None,
+    document_number: str | None = None,
     remote_addr: str | None = None,
+    request: bytes = b"",
     now: dt.datetime | None = None,
 ) -> NewTicket:
     """A new one-time code for person `iin`, created by `operator`, valid for `ttl`.
 
-    The code is returned once; the database keeps only its hash. The audit row names the ticket,
-    never the code.
+    With `document_number` (the identity document the person showed the operator) the number
+    must match the registry's, else `document_mismatch` and no code. The code is returned once;
+    the database keeps only its hash. The audit row names the ticket and the kind of document
+    checked, never the code or the document number. Given a Database, a refusal is audited too.
     """
+    try:
+        return _create_ticket(
+            target,
+            iin,
+            operator,
+            purpose,
+            ttl,
+            document_type=document_type,
+            document_number=document_number,
+            remote_addr=remote_addr,
+            request=request,
+            now=now,
+        )
+    except CaError as error:
+        if isinstance(target, Database):
+            audit.record_refusal(
+                target,
+                operator,
+                "ticket.create",
+                str(iin)[:64],
+                error,
+                remote_addr=remote_addr,
+                request=request,
+                details={"purpose": str(purpose)[:16], "document_type": document_type},
+            )
+        raise
+
+
+def _create_ticket(
+    target: Target,
+    iin: str,
+    operator: str,
+    purpose: str,
+    ttl: dt.timedelta,
+    *,
+    document_type: str | None,
+    document_number: str | None,
+    remote_addr: str | None,
+    request: bytes,
+    now: dt.datetime | None,
+) -> NewTicket:
     if purpose not in TICKET_PURPOSES:
         raise CaError("invalid_input", f"purpose must be one of {', '.join(TICKET_PURPOSES)}")
     if ttl <= dt.timedelta(0):
@@ -481,6 +541,8 @@ def create_ticket(
     now = now or utcnow()
     with _scope(target) as session:
         person = get_person(session, iin)
+        if document_number is not None:
+            _check_document(person, document_number)
         code = _new_code()
         code_hash = hash_code(code)
         assert code_hash is not None  # noqa: S101 - _new_code makes well-formed codes only
@@ -494,17 +556,21 @@ def create_ticket(
         )
         session.add(row)
         session.flush()
+        details: dict[str, object] = {
+            "ticket": row.id,
+            "purpose": purpose,
+            "expires_at": row.expires_at.isoformat(),
+        }
+        if document_number is not None:
+            details["document_checked"] = document_type or "unspecified"
         audit.record(
             session,
             operator,
             "ticket.create",
             person.iin,
             remote_addr=remote_addr,
-            details={
-                "ticket": row.id,
-                "purpose": purpose,
-                "expires_at": row.expires_at.isoformat(),
-            },
+            request=request,
+            details=details,
             at=now,
         )
         return NewTicket(row.id, code, person.iin, purpose, row.expires_at)
