@@ -5,7 +5,7 @@ setup:
 	@scripts/setup.sh
 
 run: setup
-	.venv/bin/qalam demo
+	scripts/run.sh
 
 test: setup
 	.venv/bin/ruff check .
