@@ -64,7 +64,11 @@ from cryptography.hazmat.primitives.asymmetric.types import (
 )
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from ca_server.responder_keys import build_service_certificate, service_subject
+from ca_server.responder_keys import (
+    DIGITAL_SIGNATURE_ONLY,
+    build_service_certificate,
+    service_subject,
+)
 from signer_app.crypto import der
 from signer_app.crypto.algorithms import DigestAlgorithm
 from signer_app.crypto.keystores import SoftwareKey
@@ -266,17 +270,7 @@ def make_responder_certificate(
     KU digitalSignature (critical), EKU OCSPSigning, id-pkix-ocsp-nocheck, no AIA and no CDP.
     """
     start = dt.datetime.now(dt.UTC).replace(microsecond=0) if not_before is None else not_before
-    usage = x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
+    usage = DIGITAL_SIGNATURE_ONLY
     return build_service_certificate(
         ca_certificate=ca_cert,
         ca_key=ca_key,

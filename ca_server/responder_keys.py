@@ -22,7 +22,25 @@ from cryptography.x509.oid import NameOID
 
 from ca_server.profiles import random_serial_number
 
-__all__ = ["build_service_certificate", "service_subject", "signature_hash"]
+__all__ = [
+    "DIGITAL_SIGNATURE_ONLY",
+    "build_service_certificate",
+    "service_subject",
+    "signature_hash",
+]
+
+# The key usage of both service certificates: they sign responses and nothing else.
+DIGITAL_SIGNATURE_ONLY = x509.KeyUsage(
+    digital_signature=True,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=False,
+    encipher_only=False,
+    decipher_only=False,
+)
 
 
 def signature_hash(key: CertificateIssuerPrivateKeyTypes) -> hashes.SHA256 | None:
