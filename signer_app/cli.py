@@ -199,7 +199,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             cms_result = cms.verify(blob)
         kind, valid, detached = "cms", cms_result.valid, cms_result.detached
         signers = [
-            SignerView(s.certificate, s.valid, s.problems, s.signing_time)
+            SignerView(s.certificate, s.valid, s.problems, s.signing_time, s.timestamp_time)
             for s in cms_result.signers
         ]
     if args.json:

@@ -95,6 +95,7 @@ class SignerView:
     valid: bool
     problems: Sequence[str]
     signing_time: datetime | None = None
+    timestamp_time: datetime | None = None
 
 
 def verification_json(
@@ -110,6 +111,9 @@ def verification_json(
                 "valid": signer.valid,
                 "problems": list(signer.problems),
                 "signing_time": signer.signing_time.isoformat() if signer.signing_time else None,
+                "timestamp_time": (
+                    signer.timestamp_time.isoformat() if signer.timestamp_time else None
+                ),
                 "identity": identity_json(identity_of(signer.certificate))
                 if signer.certificate
                 else None,
@@ -129,6 +133,9 @@ def verification_lines(kind: str, valid: bool, signers: Sequence[SignerView]) ->
         lines.append(f"Signer {number}: {mark}")
         if signer.signing_time:
             lines.append(f"  Signed at:    {signer.signing_time:%Y-%m-%d %H:%M:%S %Z}")
+        if signer.timestamp_time:
+            stamped = f"{signer.timestamp_time:%Y-%m-%d %H:%M:%S %Z}"
+            lines.append(f"  Timestamp:    {stamped} (RFC 3161 token, TSA chain not checked yet)")
         if signer.certificate is not None:
             lines += identity_lines(identity_of(signer.certificate))
     return lines

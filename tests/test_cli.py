@@ -173,3 +173,29 @@ def test_the_installed_command_runs() -> None:
     )
     assert result.returncode == 0
     assert result.stdout.startswith("qalam ")
+
+
+def test_a_timestamped_signature_shows_its_timestamp(
+    citizen, document, tmp_path: Path, capsys
+) -> None:
+    from tsa_helpers import http_tsa
+
+    out = tmp_path / "stamped.cms"
+    with http_tsa() as (url, _received):
+        assert (
+            main(["sign", str(document), "-k", str(citizen.path), "--tsa", url, "-o", str(out)])
+            == 0
+        )
+    capsys.readouterr()
+    assert main(["verify", str(out), "--json"]) == EXIT_OK
+    signer = json.loads(capsys.readouterr().out)["signers"][0]
+    assert signer["timestamp_time"] is not None
+    assert main(["verify", str(out)]) == EXIT_OK
+    assert "Timestamp:" in capsys.readouterr().out
+
+
+def test_an_unstamped_signature_has_no_timestamp(citizen, document, capsys) -> None:
+    main(["sign", str(document), "-k", str(citizen.path)])
+    capsys.readouterr()
+    main(["verify", str(document) + ".cms", "--json"])
+    assert json.loads(capsys.readouterr().out)["signers"][0]["timestamp_time"] is None
