@@ -7,6 +7,8 @@ Java-style ``details`` (§7.2). Our own plain sentence goes where NCALayer's tex
 
 from __future__ import annotations
 
+import re
+
 from ..crypto.errors import FileNotFound, ForbiddenXml, MalformedXml, QalamError
 from ..service.errors import ActionCanceled, StorageEmpty, StorageUnknown
 from .wire import Base64Error
@@ -16,6 +18,40 @@ DOCTYPE_DISALLOWED = (
     'DOCTYPE is disallowed when the feature "http://apache.org/xml/features/'
     'disallow-doctype-decl" set to true.'
 )
+
+# libxml2 (our parser) words a broken document differently from Xerces (NCALayer's); pages and
+# tests compare the text, so the common cases are said Xerces' way. Anything else keeps
+# libxml2's words after the same "lineNumber: …; columnNumber: …;" prefix.
+_XERCES_WORDING: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"Premature end of data in tag .*"),
+        "XML document structures must start and end within the same entity.",
+    ),
+    (
+        re.compile(r"Opening and ending tag mismatch: (\S+) line \d+ and \S+"),
+        'The element type "{0}" must be terminated by the matching end-tag "</{0}>".',
+    ),
+    (re.compile(r"Start tag expected, '<' not found"), "Content is not allowed in prolog."),
+    (
+        re.compile(r"Entity '([^']+)' not defined"),
+        'The entity "{0}" was referenced, but not declared.',
+    ),
+)
+_POSITION = re.compile(r"^(lineNumber: \d+; columnNumber: \d+; )(.*)$", re.S)
+
+
+def xerces_reason(reason: str) -> str:
+    """A libxml2 parse error said the way Xerces says it, where we know Xerces' words."""
+    match = _POSITION.match(reason)
+    if match is None:
+        return reason
+    position, text = match.groups()
+    for pattern, words in _XERCES_WORDING:
+        found = pattern.fullmatch(text.strip())
+        if found is not None:
+            return position + words.format(*found.groups())
+    return reason
+
 
 BASICS_MESSAGES = {
     "INVOCATION_ERROR": "An invoked method threw an exception.",
@@ -30,7 +66,7 @@ def java_text(error: QalamError, lang: str = "en") -> str:
     if isinstance(error, Base64Error):
         return error.java
     if isinstance(error, MalformedXml):
-        return SAX + error.params.get("reason", "")
+        return SAX + xerces_reason(error.params.get("reason", ""))
     if isinstance(error, ForbiddenXml):
         return SAX + DOCTYPE_DISALLOWED
     return f"{error.code}: {error.message(lang)}"
@@ -70,4 +106,5 @@ __all__ = [
     "basics_failure",
     "common_message",
     "java_text",
+    "xerces_reason",
 ]

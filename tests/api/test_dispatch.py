@@ -511,3 +511,36 @@ def test_a_failing_handler_is_answered_in_its_family(monkeypatch):
     reply = api.raw(common("getActiveTokens", uuid="z"))
     assert json.loads(reply.text or "") == {"code": "500", "uuid": "z"}
     assert reply.outcome == "error:internal"
+
+
+@pytest.mark.parametrize(
+    ("libxml2", "xerces"),
+    [
+        (
+            "lineNumber: 1; columnNumber: 25; Premature end of data in tag this line 1",
+            "lineNumber: 1; columnNumber: 25; "
+            "XML document structures must start and end within the same entity.",
+        ),
+        (
+            "lineNumber: 1; columnNumber: 11; Opening and ending tag mismatch: b line 1 and a",
+            'lineNumber: 1; columnNumber: 11; The element type "b" must be terminated by the '
+            'matching end-tag "</b>".',
+        ),
+        (
+            "lineNumber: 1; columnNumber: 1; Start tag expected, '<' not found",
+            "lineNumber: 1; columnNumber: 1; Content is not allowed in prolog.",
+        ),
+        (
+            "lineNumber: 1; columnNumber: 9; Entity 'foo' not defined",
+            'lineNumber: 1; columnNumber: 9; The entity "foo" was referenced, but not declared.',
+        ),
+        (
+            "lineNumber: 1; columnNumber: 6; AttValue: \" or ' expected",
+            "lineNumber: 1; columnNumber: 6; AttValue: \" or ' expected",
+        ),
+    ],
+)
+def test_parse_errors_are_worded_as_xerces_words_them_where_known(libxml2, xerces):
+    from signer_app.api.errors import xerces_reason
+
+    assert xerces_reason(libxml2) == xerces

@@ -290,11 +290,6 @@ KNOWN_DIFFERENCES = {
         "createCAdESFromBase64Hash with an empty hash: both refuse it before any dialog, but "
         'NCALayer answers a bare {"code":"500"} while qalam adds a message saying why'
     ),
-    22: (
-        "signXml with invalid XML: same SAXParseException line/column prefix, but the parser "
-        "text differs (libxml2's 'Premature end of data in tag this line 1' vs Xerces' 'XML "
-        "document structures must start and end within the same entity.')"
-    ),
 }
 
 
