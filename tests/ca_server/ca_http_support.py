@@ -1,5 +1,5 @@
-"""Helpers of the CA's HTTP tests (test_http_*.py): an in-process client over a test instance,
-and signing an operator in."""
+"""Helpers of the CA's tests: an in-process HTTP client over a test instance, signing an
+operator in, and a key this CA never certified."""
 
 from __future__ import annotations
 
@@ -7,12 +7,16 @@ import base64
 import datetime as dt
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
 
 from ca_server.http import HttpSettings, create_app
 from ca_server.instance import Instance
 from signer_app.crypto import cms
-from signer_app.crypto.keystores import KeyEntry
+from signer_app.crypto.keystores import KeyEntry, SoftwareKey
 
 _signers: dict[bytes, Any] = {}
 
@@ -49,3 +53,21 @@ def sign_in(client: TestClient, entry: KeyEntry) -> dict[str, str]:
     answer = client.post("/api/v1/operators/session", json=sign_challenge(client, entry))
     assert answer.status_code == 201, answer.text
     return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def foreign_entry(iin: str) -> KeyEntry:
+    """A self-signed key naming ``iin``: a credential this CA never issued."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.SERIAL_NUMBER, f"IIN{iin}")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return KeyEntry("foreign", certificate, SoftwareKey(key))

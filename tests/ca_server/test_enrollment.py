@@ -8,10 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from ca_http_support import foreign_entry
 
 from ca_server import audit, authority, registry
 from ca_server.db import Database, utcnow
@@ -27,7 +24,7 @@ from ca_server.instance import Instance
 from ca_server.profiles import Purpose, Role
 from signer_app.crypto import cms
 from signer_app.crypto.identity import dn_string
-from signer_app.crypto.keystores import KeyEntry, SoftwareKey
+from signer_app.crypto.keystores import KeyEntry
 
 CITIZEN = "850101300124"
 CEO = "750315300018"
@@ -207,23 +204,6 @@ def test_a_renewal_signature_cannot_be_replayed(
     assert counts(instance.db) == before
 
 
-def _foreign_entry() -> KeyEntry:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.SERIAL_NUMBER, f"IIN{CITIZEN}")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    return KeyEntry("foreign", certificate, SoftwareKey(key))
-
-
 RENEWAL_REFUSALS = [
     ("signed with the sign key", "citizen_sign", CITIZEN, "signer_not_auth"),
     ("signed with a revoked auth key", "revoked_auth", "000101600127", "signer_revoked"),
@@ -246,7 +226,7 @@ def test_a_renewal_not_signed_by_the_applicants_valid_auth_key_is_refused(
     applicant: str,
     code: str,
 ) -> None:
-    entry = _foreign_entry() if signer == "foreign" else demo[signer].open()
+    entry = foreign_entry(CITIZEN) if signer == "foreign" else demo[signer].open()
     csrs = _csrs(make_csr, applicant)
     signed = _signed_request(entry, applicant, csrs)
     before = counts(instance.db)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from ca_http_support import make_client, sign_challenge, sign_in
+from ca_http_support import foreign_entry, make_client, sign_challenge, sign_in
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
@@ -167,26 +167,7 @@ def test_a_detached_signature_over_the_challenge_signs_in_too(
 
 
 def _foreign_signed(client: TestClient) -> dict[str, str]:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    from signer_app.crypto.keystores import KeyEntry, SoftwareKey
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.SERIAL_NUMBER, f"IIN{PSC_OPERATOR}")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    return sign_challenge(client, KeyEntry("foreign", certificate, SoftwareKey(key)))
+    return sign_challenge(client, foreign_entry(PSC_OPERATOR))
 
 
 def _replayed(client: TestClient, demo: dict[str, Any]) -> dict[str, str]:
