@@ -9,13 +9,13 @@ run: setup
 
 test: setup
 	.venv/bin/ruff check .
-	.venv/bin/mypy --strict signer_app/crypto signer_app/service signer_app/api ca_server
+	.venv/bin/mypy --strict signer_app/crypto signer_app/service signer_app/api signer_app/ui ca_server
 	.venv/bin/python -m pytest -q
 
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy --strict signer_app/crypto signer_app/service signer_app/api ca_server
+	.venv/bin/mypy --strict signer_app/crypto signer_app/service signer_app/api signer_app/ui ca_server
 
 bench: setup
 	.venv/bin/python -m bench
