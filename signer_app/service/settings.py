@@ -21,7 +21,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -31,6 +31,8 @@ from .tsa_client import DEFAULT_TSA_URL
 
 FORMAT_VERSION = 1
 FILE_NAME = "settings.json"
+DEFAULT_CA_URL = "http://127.0.0.1:8080"
+MAX_RECENT_KEYS = 10
 
 LOCALES = ("kk", "ru", "en")
 
@@ -54,6 +56,14 @@ def _is_origin_map(value: object) -> bool:
     if not isinstance(value, dict):
         return False
     return all(isinstance(k, str) and k and v in ORIGIN_DECISIONS for k, v in value.items())
+
+
+def _is_path_list(value: object) -> bool:
+    return isinstance(value, list | tuple) and all(isinstance(v, str) and v for v in value)
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, bool)
 
 
 def _is_positive_int(value: object) -> bool:
@@ -85,6 +95,28 @@ class Settings:
     max_connections: int = field(
         default=64, metadata=_meta(_is_positive_int, "open sockets at most")
     )
+    ca_url: str = field(
+        default=DEFAULT_CA_URL,
+        metadata=_meta(_is_url_or_empty, "the CA service for status, re-issue ('' for none)"),
+    )
+    key_folders: tuple[str, ...] = field(
+        default=(), metadata=_meta(_is_path_list, "folders searched for key files")
+    )
+    recent_keys: tuple[str, ...] = field(
+        default=(), metadata=_meta(_is_path_list, "key files used lately, newest first")
+    )
+    start_on_login: bool = field(
+        default=False, metadata=_meta(_is_bool, "start the app when the person logs in")
+    )
+    remember_passwords: bool = field(
+        default=False,
+        metadata=_meta(_is_bool, "offer to keep key passwords in the OS keyring"),
+    )
+
+    def with_recent_key(self, path: str) -> Settings:
+        """These settings with ``path`` first among the recent key files (at most ten)."""
+        rest = tuple(p for p in self.recent_keys if p != path)
+        return replace(self, recent_keys=(path, *rest)[:MAX_RECENT_KEYS])
 
     def to_json(self) -> dict[str, Any]:
         """The file's content: the format version and every field."""
@@ -105,7 +137,11 @@ class Settings:
             elif not spec.metadata["check"](value):
                 problems.append(f"setting {name!r} has an invalid value; the default is used")
             else:
-                values[name] = dict(value) if isinstance(value, dict) else value
+                if isinstance(value, dict):
+                    value = dict(value)
+                elif isinstance(value, list):
+                    value = tuple(value)
+                values[name] = value
         return cls(**values), problems
 
 
@@ -186,6 +222,7 @@ class SettingsStore:
 
 
 __all__ = [
+    "DEFAULT_CA_URL",
     "DEFAULT_TSA_URL",
     "FILE_NAME",
     "FORMAT_VERSION",

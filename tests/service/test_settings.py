@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +83,28 @@ def test_every_field_declares_its_check():
         assert callable(spec.metadata["check"]), spec.name
         assert spec.metadata["doc"], spec.name
         assert spec.metadata["check"](getattr(Settings(), spec.name)), spec.name
+
+
+def test_lists_and_switches_round_trip_through_the_file(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path)
+    store.save(Settings(key_folders=("/keys",), start_on_login=True).with_recent_key("/a.p12"))
+    loaded = store.load()
+    assert loaded.key_folders == ("/keys",)
+    assert loaded.recent_keys == ("/a.p12",)
+    assert loaded.start_on_login is True
+    assert loaded.remember_passwords is False
+
+
+def test_recent_keys_put_the_newest_first_without_repeats_and_keep_ten() -> None:
+    settings = Settings()
+    for n in range(12):
+        settings = settings.with_recent_key(f"/k{n}.p12")
+    settings = settings.with_recent_key("/k5.p12")
+    assert settings.recent_keys[0] == "/k5.p12"
+    assert len(settings.recent_keys) == 10
+    assert settings.recent_keys.count("/k5.p12") == 1
+
+
+def test_a_folder_list_of_the_wrong_shape_falls_back_to_the_default(tmp_path: Path) -> None:
+    (tmp_path / "settings.json").write_text('{"key_folders": "/not/a/list"}')
+    assert SettingsStore(tmp_path).load().key_folders == ()
