@@ -793,6 +793,24 @@ def certificates_of(db: Database, iin: str) -> Sequence[CertificateStatus]:
         return [_status_of(row, now) for row in rows]
 
 
+def issued_for_key(db: Database, ski: str) -> Sequence[tuple[CertificateStatus, bytes]]:
+    """Every certificate issued for the public key whose SubjectKeyIdentifier is ``ski`` (hex),
+    with its DER, oldest first. Public: a certificate is public, and only the key's holder
+    knows its identifier before the certificate exists (how a client recovers a certificate
+    whose answer it never received)."""
+    key = ski.strip().lower()
+    if len(key) != 40 or any(c not in "0123456789abcdef" for c in key):
+        raise CaError("invalid_input", "a key identifier is 40 hex digits (SHA-1 of the key)")
+    now = utcnow()
+    with db.reading() as session:
+        rows = session.scalars(
+            select(CertificateRecord)
+            .where(CertificateRecord.ski == key)
+            .order_by(CertificateRecord.created_at, CertificateRecord.serial)
+        )
+        return [(_status_of(row, now), row.der) for row in rows]
+
+
 def status_lookup(db: Database) -> StatusLookup:
     """The status lookup an OCSP responder (ocsp.respond) asks: CertId.issuer is the CA id."""
 

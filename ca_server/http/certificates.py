@@ -5,11 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Path
 
 from ca_server import authority, operators_auth
 from ca_server.http.deps import Caller, Operator, Service, error_responses
-from ca_server.http.models import CertificateOut, RevocationOut, RevokeRequest
+from ca_server.http.models import (
+    CertificateOut,
+    IssuedCertificateOut,
+    RevocationOut,
+    RevokeRequest,
+)
 
 __all__ = ["router"]
 
@@ -22,6 +29,14 @@ Serial = Annotated[
         max_length=80,
         description="Serial number in hex (any case; colons and spaces allowed)",
         examples=["58196ec9ba6c521ff00ec136c7ea3e33090617fd"],
+    ),
+]
+Ski = Annotated[
+    str,
+    Path(
+        pattern=r"^[0-9a-fA-F]{40}$",
+        description="SubjectKeyIdentifier of the public key (SHA-1 of the key bits), hex",
+        examples=["3f2504e04f8911d39a0c0305e82c3301a1b2c3d4"],
     ),
 ]
 Iin = Annotated[str, Path(pattern=r"^[0-9]{12}$", examples=["850101300124"])]
@@ -37,6 +52,25 @@ _OPERATOR_ERRORS = ("unauthenticated", "session_expired", "forbidden")
 )
 def certificate_status(serial: Serial, service: Service) -> CertificateOut:
     return CertificateOut.of(authority.status(service.db, serial))
+
+
+@router.get(
+    "/keys/{ski}/certificates",
+    response_model=list[IssuedCertificateOut],
+    responses=error_responses("invalid_input"),
+    summary="Certificates issued for a public key, with their PEM (recovery after a lost answer)",
+)
+def certificates_for_key(ski: Ski, service: Service) -> list[IssuedCertificateOut]:
+    found = authority.issued_for_key(service.db, ski)
+    return [
+        IssuedCertificateOut(
+            **item.to_dict(),
+            pem=x509.load_der_x509_certificate(der)
+            .public_bytes(serialization.Encoding.PEM)
+            .decode("ascii"),
+        )
+        for item, der in found
+    ]
 
 
 @router.post(

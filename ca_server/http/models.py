@@ -24,6 +24,7 @@ __all__ = [
     "ErrorBody",
     "Health",
     "IdDocument",
+    "IssuedCertificateOut",
     "OperatorOut",
     "PersonOut",
     "RevocationOut",
@@ -130,6 +131,10 @@ class CertificateOut(BaseModel):
     @classmethod
     def of(cls, found: CertificateStatus) -> CertificateOut:
         return cls.model_validate(found.to_dict())
+
+
+class IssuedCertificateOut(CertificateOut):
+    pem: str = Field(description="The certificate itself, PEM")
 
 
 class RevokeRequest(_Request):

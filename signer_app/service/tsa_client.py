@@ -11,24 +11,22 @@ Errors, each with a plain sentence (crypto/errors.py):
 * an answer that is too large or not a TimeStampResp -> MalformedTimestamp;
 * a token that does not answer our query -> InvalidTimestamp.
 
-Proxies: the environment's (http_proxy, no_proxy) are used, except for loopback addresses,
-which always go direct (the bundled CA runs on this machine). Redirects are not followed: a
-POST turned into a GET elsewhere is not a timestamp request.
+Proxies and redirects: service/http_opener.py (loopback direct, no redirects).
 """
 
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import IO, Any
+from typing import IO
 
 from ..crypto import tsp
 from ..crypto.algorithms import DigestAlgorithm
 from ..crypto.errors import InvalidInput, MalformedTimestamp, TsaRefused, TsaUnavailable
+from .http_opener import checked_url, opener_for
 
 # The bundled CA's TSA (ca_server's POST /tsp on its default port). Settings come later.
 DEFAULT_TSA_URL = "http://127.0.0.1:8080/tsp"
@@ -36,20 +34,6 @@ DEFAULT_TIMEOUT = 10.0
 MAX_RESPONSE = 1 << 20
 QUERY_TYPE = "application/timestamp-query"
 REPLY_TYPE = "application/timestamp-reply"
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # urllib then raises HTTPError with the 3xx status
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class HttpTsa:
@@ -63,18 +47,14 @@ class HttpTsa:
         max_response: int = MAX_RESPONSE,
         policy: str | None = None,
     ) -> None:
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            reason = f"the timestamp service address must be an http(s) URL, not {url!r}"
-            raise InvalidInput(url, reason=reason)
+        parts = checked_url(url, "timestamp service")
         if timeout <= 0 or max_response <= 0:
             raise InvalidInput("limits", reason="the timeout and size limit must be positive")
         self.url = url
         self.timeout = timeout
         self.max_response = max_response
         self.policy = policy
-        proxies = urllib.request.ProxyHandler({} if _is_loopback(parts.hostname) else None)
-        self._opener = urllib.request.build_opener(proxies, _NoRedirect())
+        self._opener = opener_for(parts)
 
     def __repr__(self) -> str:
         return f"HttpTsa({self.url!r}, timeout={self.timeout})"
