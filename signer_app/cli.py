@@ -11,7 +11,6 @@ import argparse
 import base64
 import binascii
 import contextlib
-import getpass
 import json
 import os
 import sys
@@ -19,7 +18,10 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__
+from . import __version__, cli_reissue
+from .cli_support import data_dir_of as _data_dir
+from .cli_support import default_data_dir
+from .cli_support import password_from as _password
 from .crypto import cms, xmldsig
 from .crypto.errors import FileIOError, FileNotFound, InvalidInput, QalamError
 from .crypto.keystores import KeyEntry, change_password, open_pkcs12
@@ -38,31 +40,6 @@ DEFAULT_CERTS = Path(__file__).resolve().parent.parent / "certs"
 
 
 # ----------------------------------------------------------------------------- passwords
-
-
-def _read_secret_file(path: str) -> str:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileNotFound(path, path=path) from None
-    except OSError as exc:
-        raise FileIOError(exc.strerror or "", path=path) from None
-    return text.rstrip("\r\n")
-
-
-def _password(file: str | None, env: str, prompt: str, confirm: bool = False) -> str:
-    """A password from a file, then the environment, then the terminal; never from argv."""
-    if file:
-        return _read_secret_file(file)
-    if os.environ.get(env):
-        return os.environ[env]
-    if not sys.stdin.isatty():
-        reason = f"no password given: use a password file option or set {env}"
-        raise InvalidInput(reason, reason=reason)
-    first = getpass.getpass(prompt)
-    if confirm and getpass.getpass("Repeat it: ") != first:
-        raise InvalidInput("the two entries differ", reason="the two passwords differ")
-    return first
 
 
 def _open_key(args: argparse.Namespace) -> KeyEntry:
@@ -216,11 +193,6 @@ WARNING: it is for tests and CI only; never run it where a real key or a browser
 WARNING: reach it. It listens on the loopback interface only."""
 
 
-def default_data_dir() -> Path:
-    """$QALAM_HOME, else ~/.local/share/qalam."""
-    return Path(os.environ.get("QALAM_HOME") or Path.home() / ".local" / "share" / "qalam")
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the NCALayer-compatible API without a window (TerminalPrompter or --scripted)."""
     import asyncio
@@ -293,10 +265,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     return EXIT_OK
-
-
-def _data_dir(args: argparse.Namespace) -> Path:
-    return Path(args.data_dir) if args.data_dir else default_data_dir()
 
 
 def cmd_origins(args: argparse.Namespace) -> int:
@@ -459,6 +427,8 @@ def build_parser() -> argparse.ArgumentParser:
         one = trust_sub.add_parser(name, help=text)
         one.add_argument("--data-dir", help=data_help)
         one.set_defaults(func=cmd_trust)
+
+    cli_reissue.add_parsers(sub, data_help)
 
     demo = sub.add_parser("demo", help="show the demo PKI's keys")
     demo.add_argument("--certs", default=str(DEFAULT_CERTS), help="the demo PKI folder")
