@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cryptography.hazmat.primitives import serialization
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ca_server import audit, registry
@@ -33,7 +34,7 @@ from ca_server.authority import (
     issue_pair,
     serial_hex,
 )
-from ca_server.db import GOOD, CertificateRecord, Database
+from ca_server.db import GOOD, AuditEntry, CertificateRecord, Database
 from ca_server.errors import CaError
 from ca_server.profiles import Purpose, Role
 from signer_app.crypto import cms
@@ -195,6 +196,45 @@ def _verify(blob: bytes, request: bytes) -> cms.CmsVerification:
         raise CaError("signature_invalid", exc.code) from None
 
 
+# Wrong codes allowed per window. A code has 80 random bits (registry.CODE_ALPHABET, 16
+# characters), so guessing is hopeless anyway: 5 tries per IIN per 15 minutes over a code's
+# 24 hours is 480 tries, a chance of 480 / 2**80 (about 4e-22). The limits stop a script from
+# filling the audit log and make an attack visible in it.
+CODE_WINDOW = dt.timedelta(minutes=15)
+CODE_TRIES_PER_IIN = 5
+CODE_TRIES_PER_CLIENT = 20
+_CODE_FAILURES = ("code_invalid", "code_used", "code_expired")
+
+
+def check_code_attempts(
+    db: Database, iin: str, remote_addr: str | None, now: dt.datetime | None = None
+) -> None:
+    """`too_many_attempts` when this IIN, or this client, gave too many wrong codes lately.
+
+    Counted from the audit log, so every worker on one database sees the same count.
+    """
+    since = (now or dt.datetime.now(dt.UTC)) - CODE_WINDOW
+    failed = (
+        AuditEntry.action == "certificate.issue",  # where authority.issue_pair logs refusals
+        AuditEntry.outcome.in_(_CODE_FAILURES),
+        AuditEntry.at >= since,
+    )
+    with db.reading() as session:
+        per_iin = session.scalar(select(func.count()).where(*failed, AuditEntry.target == iin))
+        per_client = 0
+        if remote_addr:
+            per_client = (
+                session.scalar(
+                    select(func.count()).where(*failed, AuditEntry.remote_addr == remote_addr)
+                )
+                or 0
+            )
+    if (per_iin or 0) >= CODE_TRIES_PER_IIN:
+        raise CaError("too_many_attempts", f"{per_iin} wrong codes for this IIN")
+    if per_client >= CODE_TRIES_PER_CLIENT:
+        raise CaError("too_many_attempts", f"{per_client} wrong codes from {remote_addr}")
+
+
 def enroll(
     db: Database,
     authorities: Mapping[str, CertificationAuthority],
@@ -217,6 +257,8 @@ def enroll(
     actor = authorisation.actor(str(iin)[:32])
     try:
         iin = registry.check_iin(iin)
+        if isinstance(authorisation, OneTimeCode):
+            check_code_attempts(db, iin, remote_addr, now)
         wanted = {Purpose(str(purpose)): csr for purpose, csr in csrs.items()}
         if set(wanted) != {Purpose.AUTH, Purpose.SIGN}:
             raise CaError("invalid_input", "need exactly one AUTH and one SIGN request")

@@ -48,6 +48,10 @@ ERRORS: Mapping[str, tuple[int, str]] = MappingProxyType(
         "code_invalid": (403, "The code is not valid for this IIN."),
         "code_expired": (403, "The code has expired: ask the PSC operator for a new one."),
         "code_used": (403, "The code has already been used: ask the PSC operator for a new one."),
+        "too_many_attempts": (
+            429,
+            "Too many wrong codes for this IIN or from this computer: wait 15 minutes.",
+        ),
         # self-service renewal with the still-valid AUTH key
         "signature_invalid": (403, "The request's signature is missing or does not verify."),
         "signer_unknown": (403, "The request is not signed with a certificate this CA issued."),
@@ -75,6 +79,10 @@ ERRORS: Mapping[str, tuple[int, str]] = MappingProxyType(
             "This certificate does not belong to a registered operator of this CA.",
         ),
         "session_expired": (401, "The session has expired: sign in again."),
+        "operator_self": (
+            403,
+            "Operators may not create codes for themselves: ask a colleague.",
+        ),
         "document_mismatch": (
             409,
             "The identity document does not match the registry; no code was created.",

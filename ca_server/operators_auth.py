@@ -526,24 +526,42 @@ def revoke(
     responder, TSA: no holder) needs `certificate.revoke_service` too."""
     target = str(serial)[:64]
     _require(db, who, "certificate.revoke", "certificate.revoke", target, remote_addr, request)
-    if not who.may("certificate.revoke_service"):
-        try:
-            holder = authority.status(db, serial).iin
-        except CaError:
-            holder = ""  # authority.revoke refuses it below, with its own audit row
-        if holder is None:
-            _require(
-                db,
-                who,
-                "certificate.revoke_service",
-                "certificate.revoke",
-                target,
-                remote_addr,
-                request,
-            )
+    try:
+        holder = authority.status(db, serial).iin
+    except CaError:
+        holder = ""  # authority.revoke refuses it below, with its own audit row
+    if not who.may("certificate.revoke_service") and holder is None:
+        _require(
+            db,
+            who,
+            "certificate.revoke_service",
+            "certificate.revoke",
+            target,
+            remote_addr,
+            request,
+        )
     return authority.revoke(
         db, serial, reason, actor=who.actor, remote_addr=remote_addr, request=request
     )
+
+
+def _not_self(
+    db: Database,
+    who: OperatorIdentity,
+    holder: str | None,
+    action: str,
+    target: str,
+    remote_addr: str | None,
+    request: bytes,
+) -> None:
+    """Four eyes: a code for oneself is a colleague's job. (Revoking one's own certificate
+    stays allowed: it only takes power away, and a compromised key must go at once.)"""
+    if holder and holder == who.iin:
+        error = CaError("operator_self", f"{who.actor} on {action}")
+        audit.record_refusal(
+            db, who.actor, action, target, error, remote_addr=remote_addr, request=request
+        )
+        raise error
 
 
 def create_ticket(
@@ -560,6 +578,7 @@ def create_ticket(
     """A one-time enrolment or re-issue code, once the person's document matches the registry."""
     target = str(iin)[:64]
     _require(db, who, "ticket.create", "ticket.create", target, remote_addr, request)
+    _not_self(db, who, iin, "ticket.create", target, remote_addr, request)
     return registry.create_ticket(
         db,
         iin,

@@ -52,6 +52,7 @@ def _pem(certificate: x509.Certificate) -> str:
         "code_invalid",
         "code_expired",
         "code_used",
+        "too_many_attempts",
         "signature_invalid",
         "signer_unknown",
         "signer_revoked",

@@ -162,7 +162,7 @@ def person(
     status_code=201,
     response_model=TicketOut,
     responses=error_responses(
-        "invalid_iin", "unknown_person", "document_mismatch", *_OPERATOR_ERRORS
+        "invalid_iin", "unknown_person", "document_mismatch", "operator_self", *_OPERATOR_ERRORS
     ),
     summary="A one-time enrolment or re-issue code, after the identity document is checked "
     "(operator)",

@@ -131,6 +131,21 @@ CA_REASONS: dict[str, tuple[str, str, str]] = {
         "код уже использован; попросите у оператора ЦОН новый.",
         "код бұрын пайдаланылған; ХҚКО операторынан жаңасын сұраңыз.",
     ),
+    "too_many_attempts": (
+        "too many wrong codes for this IIN or from this computer; wait 15 minutes.",
+        "слишком много неверных кодов для этого ИИН или с этого компьютера; подождите 15 минут.",
+        "бұл ЖСН үшін немесе осы компьютерден қате кодтар тым көп; 15 минут күтіңіз.",
+    ),
+    "operator_self": (
+        "operators may not create codes for themselves; ask a colleague.",
+        "оператор не может создавать коды для себя; обратитесь к коллеге.",
+        "оператор өзіне код жасай алмайды; әріптесіңізге жүгініңіз.",
+    ),
+    "operator_wrong_ca": (
+        "operators sign in with a GOV CA key; this key is from another centre.",
+        "операторы входят с ключом GOV CA; этот ключ выдан другим центром.",
+        "операторлар GOV CA кілтімен кіреді; бұл кілт басқа орталықтан берілген.",
+    ),
     "unknown_person": (
         "no person with this IIN is in the registry.",
         "человека с таким ИИН нет в реестре.",

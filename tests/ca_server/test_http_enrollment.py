@@ -307,3 +307,18 @@ def test_anyone_may_ask_a_demo_certificate_s_status(
     serial = demo_rows["revoked_sign"]["serial"]
     found = client.get(f"/api/v1/certificates/{serial.upper()}").json()
     assert (found["serial"], found["status"], found["ca"]) == (serial, "revoked", "nac")
+
+
+@pytest.mark.parametrize("instance", ["sqlite"], indirect=True)
+def test_one_client_guessing_codes_for_many_people_is_stopped(
+    client: TestClient, instance: Instance, make_csr: CsrFactory
+) -> None:
+    people = [CITIZEN, "750315300018", "790424400014", "900705400126", "950228400013"]
+    for iin in people:  # four wrong codes each: under the per-IIN limit, 20 from one client
+        for _ in range(4):
+            wrong = body(make_csr, iin, code="AAAA-BBBB-CCCC-DDDD")
+            answer = client.post("/api/v1/enroll", json=wrong)
+            assert answer.json()["code"] == "code_invalid"
+    answer = client.post("/api/v1/enroll", json=body(make_csr, code=code_for(instance)))
+    assert answer.status_code == 429
+    assert answer.json()["code"] == "too_many_attempts"

@@ -236,3 +236,36 @@ def test_bad_arguments_are_refused_before_any_key_is_made(data_dir: Path, out_di
     with pytest.raises(Exception, match="password"):
         reissue.with_code(client, data_dir, CITIZEN, "c", "", out_dir)
     assert reissue.pending_files(data_dir) == []
+
+
+def test_wrong_codes_are_rate_limited_per_iin(
+    ca: LiveCa, demo: dict[str, Any], data_dir: Path, out_dir: Path
+) -> None:
+    client = CaClient(ca.url)
+    for _ in range(5):
+        with pytest.raises(CaRefused) as refused:
+            reissue.with_code(client, data_dir, CITIZEN, "AAAA-BBBB-CCCC-DDDD", "pw", out_dir)
+        assert refused.value.ca_code == "code_invalid"
+    with pytest.raises(CaRefused) as limited:
+        reissue.with_code(client, data_dir, CITIZEN, issue_code(ca, demo), "pw", out_dir)
+    assert limited.value.ca_code == "too_many_attempts"
+    assert "15" in limited.value.message("kk")
+    assert list(out_dir.iterdir()) == []
+
+
+def test_an_operator_cannot_make_a_code_for_themselves(
+    ca: LiveCa, demo: dict[str, Any]
+) -> None:
+    entry = demo["psc_operator_auth"]
+    operator = CaClient(ca.url)
+    operator.sign_in(entry.open())
+    with pytest.raises(CaRefused) as own_code:
+        operator.ticket(entry.iin, "id_card", "0" + entry.iin[-8:], "reissue")
+    assert own_code.value.ca_code == "operator_self"
+    assert "коллег" in own_code.value.message("ru")
+
+
+def test_a_citizen_key_cannot_sign_in_as_an_operator(ca: LiveCa, demo: dict[str, Any]) -> None:
+    with pytest.raises(CaRefused) as refused:
+        CaClient(ca.url).sign_in(demo["citizen_auth"].open())
+    assert refused.value.ca_code in ("operator_wrong_ca", "operator_not_registered")
