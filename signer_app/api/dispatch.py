@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..service.signing import SigningService
+from . import frames
 from .wire import compact
 
 HEARTBEAT = "--heartbeat--"
+HEARTBEAT_BYTES = HEARTBEAT.encode("ascii")
 APPLET = "kz.gov.pki.knca.applet.Applet"
 MODULE_NOT_FOUND: dict[str, object] = {"success": False, "errorCode": "MODULE_NOT_FOUND"}
 
@@ -102,13 +104,13 @@ class Dispatcher:
         self.config = config or ApiConfig()
         self.modules: dict[str, Module] = {m.name: m for m in (modules or default_modules())}
 
-    async def handle(self, text: str, origin: str | None = None) -> Reply:
-        """One frame in, at most one frame out."""
-        if text == HEARTBEAT:
+    async def handle(self, text: str | bytes, origin: str | None = None) -> Reply:
+        """One frame in (text, or its UTF-8 bytes), at most one frame out."""
+        if text in (HEARTBEAT, HEARTBEAT_BYTES):
             return Reply(HEARTBEAT, "-", "heartbeat", "ok")
         try:
-            request = json.loads(text)
-        except (ValueError, RecursionError):
+            request = await frames.parse(text)
+        except frames.FrameError:
             reply = {"code": "500", "message": "invalid request: the frame is not JSON"}
             return Reply(compact(reply), "-", "-", "error:not_json")
         if not isinstance(request, dict):
@@ -145,6 +147,7 @@ def default_modules() -> list[Module]:
 __all__ = [
     "APPLET",
     "HEARTBEAT",
+    "HEARTBEAT_BYTES",
     "MODULE_NOT_FOUND",
     "Answer",
     "ApiConfig",

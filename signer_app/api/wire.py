@@ -6,10 +6,11 @@ Where a client depends on NCALayer's Java text (PROTOCOL.md §6, §7: "Illegal b
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 from typing import Any
+
+import pybase64
 
 from ..crypto.errors import InvalidInput
 
@@ -29,6 +30,14 @@ class Base64Error(InvalidInput):
 def decode_base64(text: str) -> bytes:
     """Decode like java.util.Base64's basic decoder, tolerating line breaks (PEM-style wrapping
     that some clients send): padding optional, any other character refused with Java's text."""
+    if len(text) % 4 == 0:
+        # The common case (one padded line) through pybase64's SIMD decoder: ~10x faster than
+        # binascii, which matters because a 50 MiB document is decoded on the event loop.
+        # Anything it refuses takes the careful path below, which names the culprit as Java.
+        try:
+            return pybase64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            pass
     raw = text.encode("utf-8", "surrogatepass").translate(None, _WHITESPACE)
     body = raw.rstrip(b"=")
     padding = len(raw) - len(body)
@@ -41,14 +50,14 @@ def decode_base64(text: str) -> bytes:
     if len(body) % 4 == 1:
         raise Base64Error("Last unit does not have enough valid bits")
     try:
-        return base64.b64decode(body + b"=" * (-len(body) % 4), validate=True)
+        return pybase64.b64decode(body + b"=" * (-len(body) % 4), validate=True)
     except binascii.Error as exc:  # pragma: no cover - the checks above leave nothing for it
         raise Base64Error(str(exc)) from None
 
 
 def encode_base64(data: bytes) -> str:
     """One line of standard base64 (commonUtils' responseObject)."""
-    return base64.b64encode(data).decode("ascii")
+    return pybase64.b64encode(data).decode("ascii")
 
 
 def pem(label: str, der: bytes, newline: str = "\n") -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import ssl
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -88,6 +89,25 @@ def test_greeting_heartbeat_and_basics_sign_over_wss(demo, tmp_path):
 
     run(scenario)
     assert prompter.of_kind("confirm")[0].origin == "https://portal.example.kz"
+
+
+def test_a_large_document_and_a_bad_utf8_frame_over_wss(demo, tmp_path):
+    """Frames over 1 MiB take the stepwise parser (api/frames.py): same answer, same errors."""
+    prompter = ScriptedPrompter(approve(demo["citizen_sign"]))
+    document = bytes(range(256)) * (12 << 10)  # 3 MiB, every byte value
+
+    async def scenario() -> None:
+        async with running(prompter, tmp_path) as (_, context, url):
+            async with connect(url, ssl=context, max_size=None) as ws:  # type: ignore[arg-type]
+                await ws.recv()
+                data = base64.b64encode(document).decode()
+                await ws.send(json.dumps(basics(data=data)))
+                reply = json.loads(await ws.recv())
+                assert cms.verify(reply["body"]["result"][0]).content == document
+                await ws.send(b'{"data": "' + b"\xff" * (2 << 20) + b'"}')
+                assert json.loads(await ws.recv())["code"] == "500"
+
+    run(scenario)
 
 
 def test_foreign_host_header_is_refused_and_plain_get_gets_a_page(tmp_path):
