@@ -62,6 +62,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -91,6 +92,9 @@ EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 EXC_C14N_WITH_COMMENTS = EXC_C14N + "WithComments"
 ENVELOPED_SIGNATURE = DS_NS + "enveloped-signature"
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="no"?>'
+# "ncalayer": commonUtils.signXml's layout (CRLF between elements, base64 in 76 columns);
+# "compact": basics.sign's on NCALayer 1.4 (one line, unbroken base64).
+Layout = Literal["ncalayer", "compact"]
 
 # Bigger documents are not signing requests; the WebSocket layer has its own, smaller, limit.
 MAX_XML_SIZE = 64 << 20
@@ -348,14 +352,17 @@ def _canonical(
 # Signing
 
 
-def _ds(parent: etree._Element, name: str, **attrib: str) -> etree._Element:
+def _ds(parent: etree._Element, name: str, compact: bool, **attrib: str) -> etree._Element:
     element = etree.SubElement(parent, f"{{{DS_NS}}}{name}", attrib)
-    element.tail = "\n"
+    element.tail = None if compact else "\n"
     return element
 
 
-def _wrapped_base64(data: bytes) -> str:
-    """Base64 in 76-column lines, with a line break before and after, as NCALayer writes it."""
+def _wrapped_base64(data: bytes, compact: bool = False) -> str:
+    """Base64 in 76-column lines, with a line break before and after, as NCALayer's signXml
+    writes it; one unbroken line when ``compact`` (basics.sign on NCALayer 1.4)."""
+    if compact:
+        return base64.b64encode(data).decode("ascii")
     return "\n" + base64.encodebytes(data).decode("ascii")
 
 
@@ -434,50 +441,53 @@ def _xml_signature_value(entry: KeyEntry, scheme: SignatureScheme, data: bytes) 
 
 
 @functools.lru_cache(maxsize=32)
-def _signature_template(signature_uri: str, digest_uri: str) -> bytes:
+def _signature_template(signature_uri: str, digest_uri: str, compact: bool) -> bytes:
     """The ds:Signature skeleton for one pair of algorithms, with a line feed wherever NCALayer
-    puts a line break. Built once and parsed per signature: several times cheaper than building
-    it element by element."""
+    puts a line break (none when ``compact``). Built once and parsed per signature: several
+    times cheaper than building it element by element."""
+    newline = None if compact else "\n"
     signature = etree.Element(f"{{{DS_NS}}}Signature", nsmap={"ds": DS_NS})
-    signature.text = "\n"
-    signed_info = _ds(signature, "SignedInfo")
-    signed_info.text = "\n"
-    _ds(signed_info, "CanonicalizationMethod", Algorithm=C14N)
-    _ds(signed_info, "SignatureMethod", Algorithm=signature_uri)
-    reference = _ds(signed_info, "Reference", URI="")
-    reference.text = "\n"
-    transforms = _ds(reference, "Transforms")
-    transforms.text = "\n"
-    _ds(transforms, "Transform", Algorithm=ENVELOPED_SIGNATURE)
-    _ds(transforms, "Transform", Algorithm=C14N_WITH_COMMENTS)
-    _ds(reference, "DigestMethod", Algorithm=digest_uri)
-    _ds(reference, "DigestValue")
-    _ds(signature, "SignatureValue")
-    key_info = _ds(signature, "KeyInfo")
-    key_info.text = "\n"
-    x509_data = _ds(key_info, "X509Data")
-    x509_data.text = "\n"
-    _ds(x509_data, "X509Certificate")
+    signature.text = newline
+    signed_info = _ds(signature, "SignedInfo", compact)
+    signed_info.text = newline
+    _ds(signed_info, "CanonicalizationMethod", compact, Algorithm=C14N)
+    _ds(signed_info, "SignatureMethod", compact, Algorithm=signature_uri)
+    reference = _ds(signed_info, "Reference", compact, URI="")
+    reference.text = newline
+    transforms = _ds(reference, "Transforms", compact)
+    transforms.text = newline
+    _ds(transforms, "Transform", compact, Algorithm=ENVELOPED_SIGNATURE)
+    _ds(transforms, "Transform", compact, Algorithm=C14N_WITH_COMMENTS)
+    _ds(reference, "DigestMethod", compact, Algorithm=digest_uri)
+    _ds(reference, "DigestValue", compact)
+    _ds(signature, "SignatureValue", compact)
+    key_info = _ds(signature, "KeyInfo", compact)
+    key_info.text = newline
+    x509_data = _ds(key_info, "X509Data", compact)
+    x509_data.text = newline
+    _ds(x509_data, "X509Certificate", compact)
+    if compact:
+        signature.tail = None
     return etree.tostring(signature)
 
 
 @functools.lru_cache(maxsize=16)
-def _certificate_text(certificate_der: bytes) -> str:
+def _certificate_text(certificate_der: bytes, compact: bool) -> str:
     """The X509Certificate text of a certificate: the same for every document a key signs."""
-    return _wrapped_base64(certificate_der)
+    return _wrapped_base64(certificate_der, compact)
 
 
 def _build_signature(
-    scheme: SignatureScheme, uri: str, digest_value: bytes, certificate_der: bytes
+    scheme: SignatureScheme, uri: str, digest_value: bytes, certificate_der: bytes, compact: bool
 ) -> tuple[etree._Element, etree._Element, etree._Element]:
     """A filled-in ds:Signature but for its value: (signature, signed info, signature value)."""
-    template = _signature_template(scheme.xml_uri, scheme.digest.xml_uri)
+    template = _signature_template(scheme.xml_uri, scheme.digest.xml_uri, compact)
     signature = etree.fromstring(template, _parser(False))
     signed_info, signature_value, key_info = signature  # the template's three children
     reference = signed_info[2]
     reference.set("URI", uri)
     reference[2].text = base64.b64encode(digest_value).decode("ascii")  # DigestValue
-    key_info[0][0].text = _certificate_text(certificate_der)  # X509Data/X509Certificate
+    key_info[0][0].text = _certificate_text(certificate_der, compact)  # X509Data/X509Certificate
     return signature, signed_info, signature_value
 
 
@@ -537,7 +547,9 @@ def _sign_tree(
     tbs_xpath: str,
     parent_xpath: str,
     digest: DigestAlgorithm | None,
+    layout: Layout = "ncalayer",
 ) -> str:
+    compact = layout == "compact"
     scheme = scheme_for(entry.key.algorithm, digest)
     tbs = _select(tree, tbs_xpath, "element to sign")
     parent = _select(tree, parent_xpath, "signature parent")
@@ -548,13 +560,13 @@ def _sign_tree(
     # transform leaves; the dereferenced node-set holds no comments (XMLDSig §4.3.3.3).
     content = _canonical(tree if tbs is None or uri == "" else tbs)
     signature, signed_info, signature_value = _build_signature(
-        scheme, uri, scheme.digest.digest(content), entry.certificate_der
+        scheme, uri, scheme.digest.digest(content), entry.certificate_der, compact
     )
     parent.append(signature)
     # SignedInfo is signed as it sits in the document: the namespaces (and xml:* attributes)
     # of the user's elements above it are part of its canonical form.
     value = _xml_signature_value(entry, scheme, _canonical(signed_info))
-    signature_value.text = _wrapped_base64(value)
+    signature_value.text = _wrapped_base64(value, compact)
     root = tree.getroot()
     if text is not None and parent is root:
         spliced = _splice(text, root, signature)
@@ -570,6 +582,7 @@ def sign_xml(
     tbs_xpath: str = "",
     parent_xpath: str = "",
     digest: DigestAlgorithm | None = None,
+    layout: Layout = "ncalayer",
 ) -> str:
     """Sign ``xml`` with an enveloped XMLDSig laid out as NCALayer's signXml lays it out.
 
@@ -577,10 +590,12 @@ def sign_xml(
     ``parent_xpath`` where the Signature goes ("" for the root element), ``digest`` overrides
     the key family's default digest. Raises the errors of ``parse``, XmlTargetNotFound when an
     XPath selects no element, InvalidInput for a bad XPath or an element without an id, and
-    UnsupportedAlgorithm when the key and digest have no XML signature URI.
+    UnsupportedAlgorithm when the key and digest have no XML signature URI. ``layout``
+    "compact" writes the Signature on one line with unbroken base64, as basics.sign does on
+    NCALayer 1.4 (PROTOCOL.md §7.2: portals that re-parse and drop whitespace need it).
     """
     tree, text = _parse_with_text(xml)
-    return _sign_tree(tree, text, entry, tbs_xpath, parent_xpath, digest)
+    return _sign_tree(tree, text, entry, tbs_xpath, parent_xpath, digest, layout)
 
 
 def sign_xmls(
@@ -590,15 +605,19 @@ def sign_xmls(
     tbs_xpath: str = "",
     parent_xpath: str = "",
     digest: DigestAlgorithm | None = None,
+    layout: Layout = "ncalayer",
 ) -> list[str]:
-    """signXmls: every document signed with the same key, in the same order.
-
-    All documents are parsed before the first is signed, so a bad one costs no signature.
+    """signXmls: every document signed with the same key, in the same order (``layout`` as
+    in ``sign_xml``). All documents are parsed before the first is signed, so a bad one costs
+    no signature.
     """
     if isinstance(xmls, str | bytes):
         raise InvalidInput(type(xmls).__name__, reason="expected a list of XML documents")
     parsed = [_parse_with_text(xml) for xml in xmls]
-    return [_sign_tree(tree, text, entry, tbs_xpath, parent_xpath, digest) for tree, text in parsed]
+    return [
+        _sign_tree(tree, text, entry, tbs_xpath, parent_xpath, digest, layout)
+        for tree, text in parsed
+    ]
 
 
 # --------------------------------------------------------------------------------------------

@@ -391,9 +391,11 @@ class SigningService:
         *,
         tbs_xpath: str = "",
         parent_xpath: str = "",
+        layout: xmldsig.Layout = "ncalayer",
     ) -> SignResult:
-        """One enveloped XML signature per document, laid out as NCALayer does (crypto/xmldsig).
-        Every document is parsed before the dialog: a malformed one costs no prompt."""
+        """One enveloped XML signature per document, laid out as NCALayer does (crypto/xmldsig;
+        ``layout`` "compact" for basics.sign). Every document is parsed before the dialog: a
+        malformed one costs no prompt."""
         check_storages(query.storages)
         if not xmls:
             raise InvalidInput("no documents", reason="nothing to sign")
@@ -402,7 +404,7 @@ class SigningService:
 
         def sign(entry: KeyEntry) -> list[str]:
             return xmldsig.sign_xmls(
-                list(xmls), entry, tbs_xpath=tbs_xpath, parent_xpath=parent_xpath
+                list(xmls), entry, tbs_xpath=tbs_xpath, parent_xpath=parent_xpath, layout=layout
             )
 
         encoded = [x.encode("utf-8", "replace") for x in xmls]

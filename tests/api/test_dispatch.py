@@ -326,7 +326,12 @@ def test_basics_hash(demo):
 def test_basics_xml(demo):
     api = Api(approve(demo["citizen_sign"]))
     reply = api(basics(format="xml", data="<tag>data</tag>", signingParams={}))
-    assert xmldsig.verify_xml(reply["body"]["result"][0]).valid
+    signed = reply["body"]["result"][0]
+    assert xmldsig.verify_xml(signed).valid
+    # NCALayer 1.4's basics layout: the Signature on one line (PROTOCOL.md §7.2).
+    signature = signed[signed.index("<ds:Signature") :]
+    assert "\n" not in signature
+    assert "\r" not in signature
 
 
 def test_basics_raw_with_and_without_certificate(demo):

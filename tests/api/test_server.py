@@ -97,15 +97,17 @@ def test_a_large_document_and_a_bad_utf8_frame_over_wss(demo, tmp_path):
     document = bytes(range(256)) * (12 << 10)  # 3 MiB, every byte value
 
     async def scenario() -> None:
-        async with running(prompter, tmp_path) as (_, context, url):
-            async with connect(url, ssl=context, max_size=None) as ws:  # type: ignore[arg-type]
-                await ws.recv()
-                data = base64.b64encode(document).decode()
-                await ws.send(json.dumps(basics(data=data)))
-                reply = json.loads(await ws.recv())
-                assert cms.verify(reply["body"]["result"][0]).content == document
-                await ws.send(b'{"data": "' + b"\xff" * (2 << 20) + b'"}')
-                assert json.loads(await ws.recv())["code"] == "500"
+        async with (
+            running(prompter, tmp_path) as (_, context, url),
+            connect(url, ssl=context, max_size=None) as ws,  # type: ignore[arg-type]
+        ):
+            await ws.recv()
+            data = base64.b64encode(document).decode()
+            await ws.send(json.dumps(basics(data=data)))
+            reply = json.loads(await ws.recv())
+            assert cms.verify(reply["body"]["result"][0]).content == document
+            await ws.send(b'{"data": "' + b"\xff" * (2 << 20) + b'"}')
+            assert json.loads(await ws.recv())["code"] == "500"
 
     run(scenario)
 

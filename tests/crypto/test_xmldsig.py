@@ -652,3 +652,14 @@ def test_any_document_signs_and_verifies(citizen_sign, root, pretty):
     reparsed = parse(signed).getroot()
     reparsed.remove(reparsed[-1])
     assert etree.tostring(reparsed, method="c14n") == etree.tostring(root, method="c14n")
+
+
+def test_the_compact_layout_is_one_line_and_verifies(citizen_sign: KeyEntry) -> None:
+    signed = sign_xml("<doc>\n  <a>1</a>\n</doc>", citizen_sign, layout="compact")
+    signature = signed[signed.index("<ds:Signature") : signed.index("</ds:Signature>")]
+    assert "\n" not in signature
+    assert "\r" not in signature
+    assert signed.endswith("</ds:Signature></doc>")
+    assert verify_xml(signed).valid
+    (other,) = sign_xmls(["<doc/>"], citizen_sign, layout="compact")
+    assert verify_xml(other).valid

@@ -70,6 +70,14 @@ def test_xmlsec1_accepts_our_enveloped_signature(demo, xmlsec1, trust_options, t
     assert "OK" in result.stderr
 
 
+@pytest.mark.parametrize("key_id", ["citizen_sign", "citizen_ec_sign"])
+def test_xmlsec1_accepts_the_compact_layout_too(demo, xmlsec1, trust_options, tmp_path, key_id):
+    signed = sign_xml(DOCUMENT, demo[key_id].open(), layout="compact")
+    assert "\n" not in signed[signed.index("<ds:Signature") :]
+    result = _xmlsec1_verify(xmlsec1, trust_options, signed, tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
 def test_xmlsec1_accepts_our_signature_of_an_element_by_id(
     citizen_sign, xmlsec1, trust_options, tmp_path
 ):

@@ -253,9 +253,7 @@ def test_wrong_codes_are_rate_limited_per_iin(
     assert list(out_dir.iterdir()) == []
 
 
-def test_an_operator_cannot_make_a_code_for_themselves(
-    ca: LiveCa, demo: dict[str, Any]
-) -> None:
+def test_an_operator_cannot_make_a_code_for_themselves(ca: LiveCa, demo: dict[str, Any]) -> None:
     entry = demo["psc_operator_auth"]
     operator = CaClient(ca.url)
     operator.sign_in(entry.open())

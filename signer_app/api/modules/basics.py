@@ -11,8 +11,8 @@ reached or refuses gives SIGNING_FAILURE with the plain reason, never an unstamp
 ignored for xml and raw, as absent/null/non-object values are.
 
 Not yet: ``chain`` absent/null does not yet restrict keys to NCA RK's CAs;
-``allowRevoked`` has nothing to relax until revocation checks arrive; XML results use the
-CRLF layout of commonUtils' signXml, not 1.4's compact one.
+``allowRevoked`` has nothing to relax until revocation checks arrive. XML results are
+compact, as on 1.4 (one line, unbroken base64: PROTOCOL.md §7.2), unlike commonUtils' signXml.
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ class Basics:
         )
         service = call.service
         if fmt == "xml":
-            result = await service.sign_xml(query, data)
+            result = await service.sign_xml(query, data, layout="compact")
             return self._ok(call, list(result.documents), was_array)
         timestamp = isinstance(signing.get("tsaProfile"), dict)
         documents = [decode_base64(d) if decode else d.encode("utf-8") for d in data]
