@@ -1,9 +1,9 @@
 """Which digest and signature algorithm goes with which key, with their OIDs and XML URIs.
 
 Every signing format (CMS, XML, later PDF) asks this module instead of naming algorithms itself,
-so a new key family is one new row here. GOST 34.10-2015 (512) is the next row: it needs a key
-type backed by a GOST library (gostcrypto), the Streebog-512 digest below, and the NCA OIDs and
-URIs in shared/KZ_PKI_NOTES.md §2.5; nothing in cms.py or xmldsig.py names RSA or EC directly.
+so a new key family is one new row here; nothing in cms.py or xmldsig.py names RSA, EC or GOST
+directly. GOST 34.10-2015 (512) with Streebog-512 uses NCA's OIDs and URIs
+(shared/KZ_PKI_NOTES.md §2.5); its arithmetic lives in gost.py.
 """
 
 from __future__ import annotations
@@ -27,6 +27,13 @@ class DigestAlgorithm(enum.Enum):
         48,
     )
     SHA512 = ("sha512", "2.16.840.1.101.3.4.2.3", "http://www.w3.org/2001/04/xmlenc#sha512", 64)
+    # GOST 34.11-2015 (Streebog-512) under NCA's OID and pkigovkz URI; not in hashlib (gost.py).
+    STREEBOG512 = (
+        "streebog512",
+        "1.2.398.3.10.1.3.3",
+        "urn:ietf:params:xml:ns:pkigovkz:xmlsec:algorithms:gostr34112015-512",
+        64,
+    )
 
     def __init__(self, hashlib_name: str, oid: str, xml_uri: str, size: int) -> None:
         self.hashlib_name = hashlib_name
@@ -35,12 +42,24 @@ class DigestAlgorithm(enum.Enum):
         self.size = size
 
     def new(self) -> Any:
-        """A fresh hashlib object (OpenSSL-backed) for streaming."""
+        """A fresh hashlib-like object for streaming (OpenSSL for SHA-2, gostcrypto for GOST)."""
+        if self is DigestAlgorithm.STREEBOG512:
+            from .gost import Streebog  # gost.py imports this module
+
+            return Streebog(self.hashlib_name)
         return hashlib.new(self.hashlib_name)
 
     def digest(self, data: bytes) -> bytes:
         """The digest of ``data`` in one call."""
+        if self is DigestAlgorithm.STREEBOG512:
+            return bytes(self.new_with(data).digest())
         return hashlib.new(self.hashlib_name, data).digest()
+
+    def new_with(self, data: bytes) -> Any:
+        """A hashlib-like object that has already hashed ``data``."""
+        hasher = self.new()
+        hasher.update(data)
+        return hasher
 
     @classmethod
     def from_oid(cls, oid: str) -> DigestAlgorithm:
@@ -60,10 +79,13 @@ class DigestAlgorithm(enum.Enum):
 
 
 class KeyAlgorithm(enum.Enum):
-    """The key families Qalam signs with. NCALayer's KeyInfo calls RSA "RSA", EC "EC"."""
+    """The key families Qalam knows, by the names Kalkan's keys report (NCALayer's KeyInfo)."""
 
     RSA = "RSA"
     EC = "EC"
+    GOST2015 = "ECGOST3410-2015"
+    # GOST 34.310-2004: verified, never signed with (NCA stopped issuing it in 2024).
+    GOST2004 = "ECGOST34310"
 
 
 @dataclass(frozen=True)
@@ -120,10 +142,21 @@ _SCHEMES: dict[tuple[KeyAlgorithm, DigestAlgorithm], SignatureScheme] = {
         False,
         "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
     ),
+    (KeyAlgorithm.GOST2015, DigestAlgorithm.STREEBOG512): SignatureScheme(
+        KeyAlgorithm.GOST2015,
+        DigestAlgorithm.STREEBOG512,
+        "1.2.398.3.10.1.1.2.3.2",
+        True,  # NULL parameters, as in NCA's own certificates
+        "urn:ietf:params:xml:ns:pkigovkz:xmlsec:algorithms:gostr34102015-gostr34112015-512",
+    ),
 }
 
 # The digest each key family signs with unless the caller asks otherwise (what NCA issues).
-DEFAULT_DIGEST = {KeyAlgorithm.RSA: DigestAlgorithm.SHA256, KeyAlgorithm.EC: DigestAlgorithm.SHA256}
+DEFAULT_DIGEST = {
+    KeyAlgorithm.RSA: DigestAlgorithm.SHA256,
+    KeyAlgorithm.EC: DigestAlgorithm.SHA256,
+    KeyAlgorithm.GOST2015: DigestAlgorithm.STREEBOG512,
+}
 
 # Key-family OIDs that also appear as a SignerInfo's signatureAlgorithm: rsaEncryption (what
 # OpenSSL writes) and id-ecPublicKey (what some Java encoders write) say "this family, digest from
@@ -131,6 +164,7 @@ DEFAULT_DIGEST = {KeyAlgorithm.RSA: DigestAlgorithm.SHA256, KeyAlgorithm.EC: Dig
 _FAMILY_OIDS = {
     "1.2.840.113549.1.1.1": KeyAlgorithm.RSA,
     "1.2.840.10045.2.1": KeyAlgorithm.EC,
+    "1.2.398.3.10.1.1.2.2": KeyAlgorithm.GOST2015,
 }
 
 
@@ -138,6 +172,9 @@ def scheme_for(
     key_algorithm: KeyAlgorithm, digest: DigestAlgorithm | None = None
 ) -> SignatureScheme:
     """The signature scheme for a key family and digest (the family's default digest if None)."""
+    if key_algorithm not in DEFAULT_DIGEST:
+        name = f"{key_algorithm.value} (verification only)"
+        raise UnsupportedAlgorithm(name, name=name)
     chosen = digest or DEFAULT_DIGEST[key_algorithm]
     try:
         return _SCHEMES[(key_algorithm, chosen)]

@@ -29,7 +29,6 @@ from functools import lru_cache
 from typing import Any, BinaryIO
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm as _CryptoUnsupported
 from cryptography.hazmat.primitives.asymmetric import padding, utils
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -38,7 +37,7 @@ from .algorithms import DigestAlgorithm, KeyAlgorithm, SignatureScheme, scheme_f
 from .der import DerError
 from .errors import InvalidInput, MalformedCms, QalamError, UnsupportedAlgorithm
 from .keystores import KeyEntry, hash_for
-from .publickeys import key_algorithm_of, signature_ok
+from .publickeys import key_algorithm_of, public_key_of, signature_ok
 
 # -- object identifiers of CMS itself (content types and attributes; algorithms live elsewhere) --
 
@@ -167,13 +166,9 @@ class _CertInfo:
         except Exception:  # absent, or extensions `cryptography` cannot parse: no SKI to match
             self.ski = None
         # The key and its family, once: isinstance on the key ABCs is not free.
-        self.public_key: Any = None
-        self.key_algorithm: KeyAlgorithm | None = None
-        try:
-            self.public_key = certificate.public_key()
-        except (_CryptoUnsupported, ValueError):
-            return  # a key `cryptography` cannot use (GOST): reported as unsupported_algorithm
-        self.key_algorithm = key_algorithm_of(self.public_key)
+        # A key no branch of publickeys.py knows is reported as unsupported_algorithm.
+        self.public_key: Any = public_key_of(certificate)
+        self.key_algorithm: KeyAlgorithm | None = key_algorithm_of(self.public_key)
 
 
 def _value_span(buf: bytes) -> tuple[int, int]:

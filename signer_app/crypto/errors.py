@@ -21,6 +21,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "keystore_empty": "This key file holds no private key with a certificate.",
         "key_not_found": "No key matches the request.",
         "unsupported_algorithm": "This kind of key or signature ({name}) is not supported yet.",
+        "key_type_mismatch": "This needs a {expected} key, but the chosen key is {actual}. "
+        "Choose a key of the right kind.",
         "invalid_input": "The input cannot be used: {reason}.",
         "malformed_cms": "This is not a readable CMS signature.",
         "malformed_xml": "This is not well-formed XML: {reason}.",
@@ -42,6 +44,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "keystore_empty": "В этом файле нет закрытого ключа с сертификатом.",
         "key_not_found": "Нет ключа, подходящего под запрос.",
         "unsupported_algorithm": "Этот тип ключа или подписи ({name}) пока не поддерживается.",
+        "key_type_mismatch": "Здесь нужен ключ {expected}, а выбран ключ {actual}. "
+        "Выберите ключ подходящего типа.",
         "invalid_input": "Входные данные не подходят: {reason}.",
         "malformed_cms": "Это не читаемая подпись CMS.",
         "malformed_xml": "Это неправильно сформированный XML: {reason}.",
@@ -66,6 +70,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "key_not_found": "Сұрауға сәйкес кілт жоқ.",
         "unsupported_algorithm": "Кілттің немесе қолтаңбаның бұл түріне ({name}) "
         "әзірге қолдау жоқ.",
+        "key_type_mismatch": "Мұнда {expected} кілті керек, ал таңдалған кілт {actual}. "
+        "Сәйкес түрдегі кілтті таңдаңыз.",
         "invalid_input": "Кіріс деректерін пайдалану мүмкін емес: {reason}.",
         "malformed_cms": "Бұл оқылатын CMS қолтаңбасы емес.",
         "malformed_xml": "Бұл дұрыс құрылмаған XML: {reason}.",
@@ -138,6 +144,12 @@ class UnsupportedAlgorithm(QalamError):
     """A key, digest or signature algorithm Qalam does not implement (yet)."""
 
     code = "unsupported_algorithm"
+
+
+class KeyTypeMismatch(QalamError):
+    """The chosen key is of another family than the operation needs (a GOST key for RSA)."""
+
+    code = "key_type_mismatch"
 
 
 class InvalidInput(QalamError):
@@ -235,6 +247,7 @@ __all__ = [
     "InvalidInput",
     "InvalidTimestamp",
     "KeyNotFound",
+    "KeyTypeMismatch",
     "MalformedCms",
     "MalformedTimestamp",
     "MalformedXml",

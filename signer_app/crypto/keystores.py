@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from . import pkcs12_kdf
+from . import gost, pkcs12_kdf
 from .algorithms import DigestAlgorithm, KeyAlgorithm
 from .atomicfile import atomic_write
 from .errors import (
@@ -30,6 +30,7 @@ from .errors import (
     EmptyKeyStore,
     FileIOError,
     FileNotFound,
+    KeyTypeMismatch,
     UnsupportedAlgorithm,
     WrongPassword,
 )
@@ -37,17 +38,23 @@ from .errors import (
 Password = str | bytes
 Encryption = Literal["aes", "legacy"]
 
+
+class Streebog512Hash(hashes.HashAlgorithm):
+    """Names Streebog-512 where a `cryptography` hash object is expected (``Prehashed``).
+
+    OpenSSL cannot compute it: only gost.py's branches of publickeys.py receive this object.
+    """
+
+    name = "streebog512"
+    digest_size = 64
+    block_size = 64
+
+
 _HASHES: dict[DigestAlgorithm, type[hashes.HashAlgorithm]] = {
     DigestAlgorithm.SHA256: hashes.SHA256,
     DigestAlgorithm.SHA384: hashes.SHA384,
     DigestAlgorithm.SHA512: hashes.SHA512,
-}
-
-# PKCS#8 algorithm OIDs of key families we recognise but cannot use yet (shared/KZ_PKI_NOTES §2.5).
-_GOST_NAMES = {
-    "1.2.398.3.10.1.1.2.2": "GOST 34.10-2015 (512)",
-    "1.2.398.3.10.1.1.2.1": "GOST 34.10-2015 (256)",
-    "1.2.398.3.10.1.1.1.1": "GOST 34.310-2004",
+    DigestAlgorithm.STREEBOG512: Streebog512Hash,
 }
 
 # Files larger than this are not key files; refusing early keeps a wrong pick cheap.
@@ -213,23 +220,52 @@ def load_pkcs12(data: bytes, password: Password, label: str = "") -> Pkcs12KeySt
     try:
         loaded = pkcs12.load_pkcs12(data, secret)
     except (ValueError, _CryptoUnsupported):
-        raise _why_unreadable(pfx, secret, label) from None
-    return _store_from(loaded, label, "legacy" if legacy else "aes")
-
-
-def _why_unreadable(pfx: asn1_pkcs12.Pfx, secret: bytes, label: str) -> Exception:
-    """The MAC was right but `cryptography` refused the file: say what is inside, if we can."""
-    try:
-        oids = pkcs12_kdf.key_algorithms(pfx, secret)
-    except (ValueError, TypeError, KeyError):
-        return CorruptKeyStore(f"{label}: key bag cannot be decrypted")
+        pass
+    else:
+        return _store_from(loaded, label, "legacy" if legacy else "aes")
+    oids = _key_oids(pfx, secret, label)
+    if gost.GOST2015_512_KEY_OID in oids:
+        return _gost_store(pfx, secret, label)
     for oid in oids:
-        if oid in _GOST_NAMES:
-            return UnsupportedAlgorithm(f"{label}: key {oid}", name=_GOST_NAMES[oid])
-    if pfx["mac_data"].native is None:
-        # Without a MAC a wrong password only shows as garbage after decryption.
-        return WrongPassword(label)
-    return CorruptKeyStore(f"{label}: key algorithms {oids or 'unknown'}")
+        if oid in gost.GOST_NAMES:
+            raise UnsupportedAlgorithm(f"{label}: key {oid}", name=gost.GOST_NAMES[oid])
+    raise CorruptKeyStore(f"{label}: key algorithms {oids or 'unknown'}")
+
+
+def _key_oids(pfx: asn1_pkcs12.Pfx, secret: bytes, label: str) -> list[str]:
+    """The MAC was right but `cryptography` refused the file: which key families are inside."""
+    try:
+        return pkcs12_kdf.key_algorithms(pfx, secret)
+    except (ValueError, TypeError, KeyError):
+        if pfx["mac_data"].native is None:
+            # Without a MAC a wrong password only shows as garbage after decryption.
+            raise WrongPassword(label) from None
+        raise CorruptKeyStore(f"{label}: key bag cannot be decrypted") from None
+
+
+def _gost_store(pfx: asn1_pkcs12.Pfx, secret: bytes, label: str) -> Pkcs12KeyStore:
+    """An NCA GOST 2015 key file: our own key reader (gost.py), `cryptography` for the certs."""
+    try:
+        (pkcs8, _), *_ = pkcs12_kdf.shrouded_keys(pfx, secret)
+        certs = pkcs12.load_pkcs12(pkcs12_kdf.without_key_bags(pfx), secret).additional_certs
+    except (ValueError, TypeError, KeyError, _CryptoUnsupported):
+        raise CorruptKeyStore(f"{label}: the GOST key file cannot be read") from None
+    key = gost.private_key_from_pkcs8(pkcs8)
+    mine = [c for c in certs if _is_certificate_of(c.certificate, key)]
+    if not mine:
+        if not certs:
+            raise EmptyKeyStore(label)
+        raise CorruptKeyStore(f"{label}: the certificate is not the key's")
+    cert = mine[0]
+    alias = (cert.friendly_name or b"").decode("utf-8", "replace") or _ski_hex(cert.certificate)
+    chain = tuple(c.certificate for c in certs if c is not cert)
+    entry = KeyEntry(alias=alias, certificate=cert.certificate, key=key, chain=chain)
+    return Pkcs12KeyStore(label=label, encryption="legacy", _entries=(entry,))
+
+
+def _is_certificate_of(certificate: x509.Certificate, key: gost.GostPrivateKey) -> bool:
+    public = gost.public_key_from_certificate(certificate)
+    return public is not None and (public.x, public.y) == (key.public_key.x, key.public_key.y)
 
 
 def _store_from(
@@ -315,6 +351,24 @@ def write_pkcs12(
     atomic_write(Path(path), data, mode=0o600)
 
 
+def require_key_algorithm(key: SigningKey, *allowed: KeyAlgorithm) -> None:
+    """KeyTypeMismatch, naming both families, unless ``key`` is of one of ``allowed``."""
+    if key.algorithm not in allowed:
+        raise KeyTypeMismatch(
+            f"{key.algorithm.value} key, {'/'.join(a.value for a in allowed)} required",
+            expected=" / ".join(_FAMILY_NAMES.get(a, a.value) for a in allowed),
+            actual=_FAMILY_NAMES.get(key.algorithm, key.algorithm.value),
+        )
+
+
+_FAMILY_NAMES = {
+    KeyAlgorithm.RSA: "RSA",
+    KeyAlgorithm.EC: "ECDSA",
+    KeyAlgorithm.GOST2015: "GOST 34.10-2015",
+    KeyAlgorithm.GOST2004: "GOST 34.310-2004",
+}
+
+
 def backup_path(path: Path) -> Path:
     """Where the previous version of a key file waits while a new one is written."""
     return path.with_name(path.name + ".bak")
@@ -338,6 +392,7 @@ def change_password(
     original = _read_file(p)
     store = load_pkcs12(original, old_password, label=str(p))
     entry = store.entry
+    require_key_algorithm(entry.key, KeyAlgorithm.RSA, KeyAlgorithm.EC)
     if not isinstance(entry.key, SoftwareKey):
         raise UnsupportedAlgorithm("not a software key", name="token key")
     new_bytes = dump_pkcs12(
@@ -370,11 +425,13 @@ __all__ = [
     "Pkcs12KeyStore",
     "SigningKey",
     "SoftwareKey",
+    "Streebog512Hash",
     "backup_path",
     "change_password",
     "dump_pkcs12",
     "hash_for",
     "load_pkcs12",
     "open_pkcs12",
+    "require_key_algorithm",
     "write_pkcs12",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from asn1crypto import algos, core, pkcs12
+from asn1crypto import algos, cms, core, pkcs12
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
@@ -90,9 +90,14 @@ def mac_matches(pfx: pkcs12.Pfx, password: bytes) -> bool | None:
     return hmac.compare_digest(actual, expected)
 
 
-def key_algorithms(pfx: pkcs12.Pfx, password: bytes) -> list[str]:
-    """The PKCS#8 algorithm OIDs of the legacy 3DES-shrouded key bags in ``pfx``."""
-    found: list[str] = []
+def shrouded_keys(pfx: pkcs12.Pfx, password: bytes) -> list[tuple[bytes, pkcs12.SafeBag]]:
+    """The decrypted PKCS#8 of each legacy 3DES-shrouded key bag in ``pfx``, with its bag.
+
+    The PKCS#8 is returned whatever its key algorithm: this is how GOST keys, which no library
+    reads, are taken out of NCA's files (see gost.py). ValueError for a bag that does not
+    decrypt to a PKCS#8 structure (damaged, truncated, or the wrong password without a MAC).
+    """
+    found: list[tuple[bytes, pkcs12.SafeBag]] = []
     safe = pkcs12.AuthenticatedSafe.load(pfx["auth_safe"]["content"].native)
     for info in safe:
         if info["content_type"].native != "data":
@@ -109,12 +114,55 @@ def key_algorithms(pfx: pkcs12.Pfx, password: bytes) -> list[str]:
             rounds = params["iterations"].native
             key = derive("sha1", password, salt, PURPOSE_KEY, rounds, 24)
             iv = derive("sha1", password, salt, PURPOSE_IV, rounds, 8)
+            ciphertext = encrypted["encrypted_data"].native
+            if not ciphertext or len(ciphertext) % 8:
+                raise ValueError("the key bag is not whole 3DES blocks")
             decryptor = Cipher(TripleDES(key), modes.CBC(iv)).decryptor()
-            plain = decryptor.update(encrypted["encrypted_data"].native) + decryptor.finalize()
-            plain = plain[: -plain[-1]] if plain and 1 <= plain[-1] <= 8 else plain
-            info8 = _PrivateKeyInfoHead.load(plain)
-            found.append(info8["algorithm"]["algorithm"].dotted)
+            plain = decryptor.update(ciphertext) + decryptor.finalize()
+            pad = plain[-1]
+            if not 1 <= pad <= 8 or plain[-pad:] != bytes([pad]) * pad:
+                raise ValueError("the key bag's padding is wrong")
+            plain = plain[:-pad]
+            _PrivateKeyInfoHead.load(plain).native  # noqa: B018 - refuse garbage here
+            found.append((plain, bag))
     return found
+
+
+def key_algorithms(pfx: pkcs12.Pfx, password: bytes) -> list[str]:
+    """The PKCS#8 algorithm OIDs of the legacy 3DES-shrouded key bags in ``pfx``."""
+    return [
+        _PrivateKeyInfoHead.load(plain)["algorithm"]["algorithm"].dotted
+        for plain, _ in shrouded_keys(pfx, password)
+    ]
+
+
+def without_key_bags(pfx: pkcs12.Pfx) -> bytes:
+    """The same PKCS#12 without its key bags and MAC: the certificates alone.
+
+    `cryptography` reads the RC2-40 certificate bags of NCA's files (through OpenSSL's legacy
+    provider) but refuses a whole file whose key it cannot read; handed this it returns the
+    certificates, so no RC2 of our own is needed.
+    """
+    kept = []
+    safe = pkcs12.AuthenticatedSafe.load(pfx["auth_safe"]["content"].native)
+    for info in safe:
+        if info["content_type"].native == "data":
+            bags = [
+                bag
+                for bag in pkcs12.SafeContents.load(info["content"].native)
+                if bag["bag_id"].native not in ("pkcs8_shrouded_key_bag", "key_bag")
+            ]
+            if not bags:
+                continue
+            info = cms.ContentInfo(
+                {"content_type": "data", "content": pkcs12.SafeContents(bags).dump(force=True)}
+            )
+        kept.append(info)
+    authenticated = pkcs12.AuthenticatedSafe(kept).dump(force=True)
+    stripped = pkcs12.Pfx(
+        {"version": 3, "auth_safe": {"content_type": "data", "content": authenticated}}
+    )
+    return bytes(stripped.dump())
 
 
 def uses_legacy_encryption(pfx: pkcs12.Pfx) -> bool:

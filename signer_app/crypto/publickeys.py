@@ -1,37 +1,52 @@
 """Checking a signature with a public key, one branch per key family (the mirror of SigningKey).
 
-CMS and XML-DSig both come here, so a new key family (GOST 34.10-2015) is one new branch.
+CMS and XML-DSig both come here. RSA and EC keys are `cryptography`'s; GOST keys, which
+`cryptography` cannot read, are gost.py's GostPublicKey.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm as _CryptoUnsupported
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
-from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
-from .algorithms import KeyAlgorithm
+from . import gost
+from .algorithms import DigestAlgorithm, KeyAlgorithm
 
 _PKCS1 = padding.PKCS1v15()
 
 
-def key_algorithm_of(public_key: CertificatePublicKeyTypes) -> KeyAlgorithm | None:
+def public_key_of(certificate: x509.Certificate) -> Any:
+    """The certificate's key: a `cryptography` key, a GostPublicKey, or None if unusable."""
+    try:
+        return certificate.public_key()
+    except (_CryptoUnsupported, ValueError):
+        return gost.public_key_from_certificate(certificate)
+
+
+def key_algorithm_of(public_key: Any) -> KeyAlgorithm | None:
     """The family of a public key, or None for families Qalam does not sign with."""
     if isinstance(public_key, rsa.RSAPublicKey):
         return KeyAlgorithm.RSA
     if isinstance(public_key, ec.EllipticCurvePublicKey):
         return KeyAlgorithm.EC
+    if isinstance(public_key, gost.GostPublicKey):
+        return public_key.algorithm
     return None
 
 
 def signature_ok(
-    public_key: CertificatePublicKeyTypes,
+    public_key: Any,
     family: KeyAlgorithm,
     signature: bytes,
     data: bytes,
     algorithm: hashes.HashAlgorithm | utils.Prehashed,
 ) -> bool:
-    """Whether ``signature`` (PKCS#1 v1.5 or DER ECDSA) over ``data`` verifies with the key.
+    """Whether ``signature`` (PKCS#1 v1.5, DER ECDSA or NCA's GOST r‖s) over ``data`` verifies.
 
     ``algorithm`` is a hash, or a Prehashed one when ``data`` is already a digest. A key of
     another family than ``family`` gives False, never an exception.
@@ -45,7 +60,17 @@ def signature_ok(
             return True
     except InvalidSignature:
         return False
+    if isinstance(public_key, gost.GostPublicKey) and public_key.algorithm is family:
+        if family is not KeyAlgorithm.GOST2015:
+            return False  # 2004 needs GOST 34.311-95, which no maintained library has
+        if isinstance(algorithm, utils.Prehashed):
+            digest = data  # the scheme table pairs GOST 2015 with Streebog-512 only
+        elif algorithm.name == DigestAlgorithm.STREEBOG512.hashlib_name:
+            digest = DigestAlgorithm.STREEBOG512.digest(data)
+        else:
+            return False
+        return public_key.verify_digest(signature, digest)
     return False
 
 
-__all__ = ["key_algorithm_of", "signature_ok"]
+__all__ = ["key_algorithm_of", "public_key_of", "signature_ok"]

@@ -82,7 +82,7 @@ from .errors import (
     XmlTargetNotFound,
 )
 from .keystores import KeyEntry, hash_for
-from .publickeys import signature_ok
+from .publickeys import public_key_of, signature_ok
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -437,6 +437,8 @@ def _xml_signature_value(entry: KeyEntry, scheme: SignatureScheme, data: bytes) 
         r, s = decode_dss_signature(signature)
         size = (entry.key.key_size + 7) // 8
         return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    # RSA as is; GOST as in CMS, NCA's r || s little-endian (what Kalkan writes in XML is not
+    # confirmed on a real NCA GOST XML signature yet: shared/ has none).
     return signature
 
 
@@ -640,7 +642,7 @@ def _base64_text(element: etree._Element | None) -> bytes | None:
 def _signature_verifies(
     certificate: x509.Certificate, scheme: SignatureScheme, value: bytes, data: bytes
 ) -> bool:
-    key = certificate.public_key()
+    key = public_key_of(certificate)
     if scheme.key_algorithm is KeyAlgorithm.EC and isinstance(key, ec.EllipticCurvePublicKey):
         # XMLDSig carries ECDSA as r || s (RFC 4050 §3.3); the key checks DER.
         size = (key.curve.key_size + 7) // 8

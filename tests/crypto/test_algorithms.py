@@ -37,13 +37,23 @@ def test_a_signature_oid_naming_another_digest_than_digest_algorithm_is_refused(
         scheme_from_cms("1.2.840.113549.1.1.11", DigestAlgorithm.SHA512)
 
 
-def test_gost_is_not_guessed() -> None:
+def test_gost_2015_signature_oid_with_a_sha2_digest_is_not_guessed() -> None:
     with pytest.raises(UnsupportedAlgorithm):
         scheme_from_cms("1.2.398.3.10.1.1.2.3.2", DigestAlgorithm.SHA256)
+
+
+def test_gost_2015_is_the_nca_oid_and_pkigovkz_uri_with_streebog_512() -> None:
+    uri = "urn:ietf:params:xml:ns:pkigovkz:xmlsec:algorithms:gostr34102015-gostr34112015-512"
+    scheme = scheme_from_xml_uri(uri)
+    assert scheme.key_algorithm is KeyAlgorithm.GOST2015
+    assert scheme.digest is DigestAlgorithm.STREEBOG512
+    assert scheme_from_cms("1.2.398.3.10.1.1.2.3.2", DigestAlgorithm.STREEBOG512) is scheme
+    assert scheme_for(KeyAlgorithm.GOST2015) is scheme
+
+
+def test_gost_2004_is_verify_only() -> None:
     with pytest.raises(UnsupportedAlgorithm):
-        scheme_from_xml_uri(
-            "urn:ietf:params:xml:ns:pkigovkz:xmlsec:algorithms:gostr34102015-gostr34112015-512"
-        )
+        scheme_for(KeyAlgorithm.GOST2004)
 
 
 @pytest.mark.parametrize("digest", list(DigestAlgorithm))

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 from pathlib import Path
 
 import pytest
+from asn1crypto import cms as asn1_cms
+from asn1crypto import pkcs12 as asn1_pkcs12
+from cryptography import x509
 
-from signer_app.crypto import keystores
+from signer_app.crypto import gost, keystores, pkcs12_kdf
 from signer_app.crypto.algorithms import DigestAlgorithm, KeyAlgorithm
 from signer_app.crypto.errors import (
     CorruptKeyStore,
     FileNotFound,
+    KeyTypeMismatch,
     QalamError,
     UnsupportedAlgorithm,
     WrongPassword,
@@ -223,20 +228,112 @@ def test_real_nca_rsa_key_files_open_with_their_published_password(nca_vectors: 
     assert store.entry.alias == "e3fe35adda3b45cbea3a3f1ed48f263dc55c556e"
 
 
-@pytest.mark.parametrize(
-    ("name", "password", "family"),
-    [
-        ("p12/KEY_INDIVIDUAL_VALID_2015.p12", "Aa123456", "GOST 34.10-2015 (512)"),
-        ("gokalkan/gost1.p12", "Qwerty12", "GOST 34.10-2015 (512)"),
-        ("p12/KEY_CEO_SIGN_REVOKED_2004.p12", "Qwerty12", "GOST 34.310-2004"),
-    ],
-)
-def test_real_nca_gost_files_are_named_as_unsupported_not_as_a_wrong_password(
-    nca_vectors: Path, name: str, password: str, family: str
+# Every GOST 2015 key file of shared/vectors/nca with its published password.
+GOST2015_FILES = [
+    ("p12/KEY_INDIVIDUAL_VALID_2015.p12", "Aa123456"),
+    ("p12/KEY_CEO_REVOKED_2015.p12", "Aa123456"),
+    ("gokalkan/gost1.p12", "Qwerty12"),
+    ("gokalkan/gost2.p12", "Qwerty12"),
+    ("kalkan-tests/k0.p12", "Qwerty12"),
+    ("kalkan-tests/k1.p12", "Qwerty12"),
+    ("kalkan-tests/k2.p12", "Qwerty12"),
+    ("kalkan-tests/k3.p12", "Qwerty12"),
+]
+
+
+@pytest.mark.parametrize(("name", "password"), GOST2015_FILES)
+def test_real_nca_gost_2015_files_open_and_their_key_is_their_certificates(
+    nca_vectors: Path, name: str, password: str
+) -> None:
+    store = open_pkcs12(nca_vectors / name, password)
+    entry = store.entry
+    assert store.encryption == "legacy"
+    assert entry.key.algorithm is KeyAlgorithm.GOST2015
+    assert entry.key.key_size == 512
+    public = gost.public_key_from_certificate(entry.certificate)
+    assert isinstance(entry.key, gost.GostPrivateKey)
+    assert public is not None
+    assert (public.x, public.y) == (entry.key.public_key.x, entry.key.public_key.y)
+    # The alias is NCA's friendlyName: the subject key identifier in lower-case hex.
+    ski = entry.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+    assert entry.alias == ski.value.digest.hex()
+
+
+def test_a_real_gost_2015_key_signs_what_its_certificate_verifies(nca_vectors: Path) -> None:
+    entry = open_pkcs12(nca_vectors / "gokalkan" / "gost1.p12", "Qwerty12").entry
+    signature = entry.key.sign(b"document", DigestAlgorithm.STREEBOG512)
+    public = gost.public_key_from_certificate(entry.certificate)
+    assert public is not None
+    assert public.verify(signature, b"document")
+
+
+def test_real_nca_gost_2004_file_is_named_as_unsupported_not_as_a_wrong_password(
+    nca_vectors: Path,
 ) -> None:
     with pytest.raises(UnsupportedAlgorithm) as caught:
-        open_pkcs12(nca_vectors / name, password)
-    assert family in caught.value.message("en")
+        open_pkcs12(nca_vectors / "p12" / "KEY_CEO_SIGN_REVOKED_2004.p12", "Qwerty12")
+    assert "GOST 34.310-2004" in caught.value.message("en")
+
+
+def test_gost_key_where_rsa_is_required_says_which_is_which(nca_vectors: Path) -> None:
+    entry = open_pkcs12(nca_vectors / "gokalkan" / "gost1.p12", "Qwerty12").entry
+    with pytest.raises(KeyTypeMismatch) as caught:
+        keystores.require_key_algorithm(entry.key, KeyAlgorithm.RSA)
+    assert caught.value.message("en") == (
+        "This needs a RSA key, but the chosen key is GOST 34.10-2015. "
+        "Choose a key of the right kind."
+    )
+    assert "GOST 34.10-2015" in caught.value.message("ru")
+    assert "GOST 34.10-2015" in caught.value.message("kk")
+
+
+def test_changing_the_password_of_a_gost_file_is_refused_and_the_file_kept(
+    nca_vectors: Path, tmp_path: Path
+) -> None:
+    path = _copy(nca_vectors / "gokalkan" / "gost1.p12", tmp_path)
+    before = path.read_bytes()
+    with pytest.raises(KeyTypeMismatch):
+        change_password(path, "Qwerty12", SECRET)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gost1.p12"]
+
+
+def _with_truncated_key_bag(data: bytes, password: bytes) -> bytes:
+    """The file with its key bag's ciphertext cut by one 3DES block, MAC recomputed."""
+    pfx = asn1_pkcs12.Pfx.load(data)
+    infos = []
+    for info in asn1_pkcs12.AuthenticatedSafe.load(pfx["auth_safe"]["content"].native):
+        if info["content_type"].native == "data":
+            bags = asn1_pkcs12.SafeContents.load(info["content"].native)
+            for bag in bags:
+                if bag["bag_id"].native == "pkcs8_shrouded_key_bag":
+                    value = bag["bag_value"]
+                    value["encrypted_data"] = value["encrypted_data"].native[:-8]
+            info = asn1_cms.ContentInfo({"content_type": "data", "content": bags.dump(force=True)})
+        infos.append(info)
+    content = asn1_pkcs12.AuthenticatedSafe(infos).dump(force=True)
+    mac = pfx["mac_data"]
+    salt, rounds = mac["mac_salt"].native, mac["iterations"].native
+    key = pkcs12_kdf.derive("sha1", password, salt, pkcs12_kdf.PURPOSE_MAC, rounds, 20)
+    mac["mac"]["digest"] = hmac.new(key, content, "sha1").digest()
+    pfx["auth_safe"] = {"content_type": "data", "content": content}
+    return bytes(pfx.dump(force=True))
+
+
+def test_truncated_gost_key_bag_is_a_damaged_file_not_a_wrong_password(
+    nca_vectors: Path,
+) -> None:
+    data = (nca_vectors / "gokalkan" / "gost1.p12").read_bytes()
+    broken = _with_truncated_key_bag(data, b"Qwerty12")
+    with pytest.raises(CorruptKeyStore) as caught:
+        load_pkcs12(broken, "Qwerty12", label="gost1.p12")
+    assert "Qwerty12" not in str(caught.value)
+
+
+def test_a_cut_gost_file_is_a_damaged_file(nca_vectors: Path) -> None:
+    data = (nca_vectors / "gokalkan" / "gost1.p12").read_bytes()
+    with pytest.raises(CorruptKeyStore):
+        load_pkcs12(data[: len(data) // 2], "Qwerty12")
 
 
 def test_real_nca_gost_file_with_a_wrong_password_is_still_wrong_password(
