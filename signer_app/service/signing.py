@@ -267,8 +267,11 @@ class SigningService:
         *,
         detached: bool = False,
         names: Sequence[str] | None = None,
+        fits: Callable[[KeyEntry], None] | None = None,
     ) -> tuple[T, KeyEntry]:
-        """The common flow: key -> confirm -> sign, under the one-dialog lock."""
+        """The common flow: key -> confirm -> sign, under the one-dialog lock. ``fits`` raises
+        when the chosen key cannot do what is asked (a hash of another size): the person hears
+        why instead of being asked to approve a signature that cannot be made."""
         labels = list(names) if names is not None else [None] * len(documents)
 
         def describe() -> tuple[DocumentView, ...]:
@@ -284,6 +287,12 @@ class SigningService:
         async with self._dialog:
             self._check_origin(query.origin)
             entry, key_view = await self._choose(query, "sign")
+            if fits is not None:
+                try:
+                    fits(entry)
+                except QalamError as error:
+                    await self.prompter.report_error(query.origin, error, query.locale)
+                    raise
             request = SignRequestView(
                 query.origin, kind, views, key_view, detached, query.locale, query.logo
             )
@@ -344,9 +353,22 @@ class SigningService:
                 out = [cms.add_signature_timestamp(der, tsa.stamp) for der in out]
             return out
 
+        def hashes_fit(entry: KeyEntry) -> None:
+            size = DEFAULT_DIGEST[entry.key.algorithm].size
+            for value in documents:
+                if len(value) != size:
+                    reason = f"this key signs {size}-byte hashes, not {len(value)} bytes"
+                    raise InvalidInput(f"{len(value)}-byte hash", reason=reason)
+
         kind: Kind = "hash" if digested else "cms"
         signatures, entry = await self._approved(
-            query, kind, documents, sign, detached=detached or digested, names=names
+            query,
+            kind,
+            documents,
+            sign,
+            detached=detached or digested,
+            names=names,
+            fits=hashes_fit if digested else None,
         )
         return SignResult(signatures=tuple(signatures), certificate=entry.certificate)
 

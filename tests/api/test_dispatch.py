@@ -549,3 +549,27 @@ def test_parse_errors_are_worded_as_xerces_words_them_where_known(libxml2, xerce
     from signer_app.api.errors import xerces_reason
 
     assert xerces_reason(libxml2) == xerces
+
+
+def test_create_cades_from_a_streebog_hash_with_an_nca_gost_key(nca_vectors, demo):
+    """A GOST 2015 key signs the 64-byte GOST 34.11-2015 hash a portal computed; an RSA key
+    given the same hash says which size it needs, before any confirmation."""
+    from datetime import UTC, datetime
+
+    from signer_app.api.dispatch import Dispatcher
+    from signer_app.crypto import gost
+    from signer_app.service.signing import SigningService
+
+    key = ScriptedAnswer(key=nca_vectors / "gokalkan" / "gost1.p12", password="Qwerty12")
+    api = Api(key)
+    # NCA's test certificate was valid in 2024: sign as of then.
+    when = datetime(2024, 6, 1, tzinfo=UTC)
+    api.dispatcher = Dispatcher(SigningService(api.prompter, clock=lambda: when))
+    digest = gost.Streebog(data=b"document").digest()
+    reply = api(common("createCAdESFromBase64Hash", "PKCS12", "SIGNATURE", b64(digest)))
+    assert cms.verify(base64.b64decode(reply["responseObject"]), b"document").valid
+    rsa = Api(approve(demo["citizen_sign"]))
+    refused = rsa(common("createCAdESFromBase64Hash", "PKCS12", "SIGNATURE", b64(digest)))
+    assert refused["code"] == "500"
+    assert "32-byte" in refused["message"]
+    assert not rsa.prompter.of_kind("confirm")
