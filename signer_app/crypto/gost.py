@@ -27,6 +27,7 @@ signer on a person's own machine; a token (PKCS#11) is the answer where it matte
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -56,12 +57,63 @@ STREEBOG512_OID = "1.2.398.3.10.1.3.3"
 # -- Streebog --------------------------------------------------------------------------------
 
 
+# Streebog at C speed comes from OpenSSL with the gost-engine project's provider (Debian's
+# libengine-gost-openssl: gostprov.so), reached through hashlib once the provider is loaded into
+# the libcrypto hashlib uses; about 60 MB/s here against 0.2 MB/s for gostcrypto, which stays the
+# fallback where the provider is absent (Windows, macOS). OpenSSL calls the hash md_gost12_*.
+_OPENSSL_NAMES = {"streebog512": "md_gost12_512", "streebog256": "md_gost12_256"}
+_PROBE = b"qalam streebog backend probe"
+
+
+def _load_openssl_gost_provider() -> None:
+    # ctypes, because Python has no binding for OSSL_PROVIDER_load. "default" is loaded
+    # explicitly first: once any provider is loaded by hand, OpenSSL no longer loads it alone.
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("crypto")
+    if name is None:
+        return
+    library = ctypes.CDLL(name)
+    library.OSSL_PROVIDER_load.restype = ctypes.c_void_p
+    library.OSSL_PROVIDER_load.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    if library.OSSL_PROVIDER_load(None, b"default"):
+        library.OSSL_PROVIDER_load(None, b"gostprov")
+
+
+def _openssl_streebog_works() -> bool:
+    """True when hashlib computes Streebog through OpenSSL and agrees with gostcrypto."""
+    for attempt in range(2):
+        try:
+            for ours, theirs in _OPENSSL_NAMES.items():
+                expected = bytes(gosthash.new(ours, data=_PROBE).digest())
+                if hashlib.new(theirs, _PROBE).digest() != expected:
+                    return False
+            return True
+        except ValueError:  # unsupported hash type: the provider is not loaded (yet)
+            if attempt:
+                return False
+            try:
+                _load_openssl_gost_provider()
+            except (OSError, AttributeError):
+                return False
+    return False  # pragma: no cover - the loop returns
+
+
+BACKEND = "openssl" if _openssl_streebog_works() else "gostcrypto"
+
+
 class Streebog:
-    """A hashlib-like Streebog object (update/digest/copy) over ``gostcrypto``'s hasher."""
+    """A hashlib-like Streebog object (update/digest): OpenSSL's when available (``BACKEND``),
+    else ``gostcrypto``'s."""
 
     def __init__(self, name: str = "streebog512", data: bytes = b"") -> None:
+        if name not in _OPENSSL_NAMES:
+            raise ValueError(f"unknown Streebog variant {name!r}")
         self.name = name
-        self._hasher: Any = gosthash.new(name)
+        self._hasher: Any = (
+            hashlib.new(_OPENSSL_NAMES[name]) if BACKEND == "openssl" else gosthash.new(name)
+        )
         if data:
             self.update(data)
 

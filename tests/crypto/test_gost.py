@@ -220,3 +220,26 @@ def test_gost_2004_certificate_key_lies_on_cryptopro_a(nca_vectors: Path) -> Non
     assert key is not None
     assert key.algorithm is KeyAlgorithm.GOST2004
     key.point  # noqa: B018 - raises ValueError when off the curve
+
+
+GOSTPROV = Path("/usr/lib/x86_64-linux-gnu/ossl-modules/gostprov.so")
+
+
+@pytest.mark.skipif(not GOSTPROV.exists(), reason="gost-engine's OpenSSL provider not installed")
+def test_streebog_runs_on_openssl_where_the_gost_provider_is_installed() -> None:
+    """CI installs libengine-gost-openssl: Streebog must then be OpenSSL's (300x gostcrypto)."""
+    assert gost.BACKEND == "openssl"
+
+
+def test_both_backends_agree_on_long_and_split_input() -> None:
+    from gostcrypto import gosthash
+
+    data = bytes(range(256)) * 1000
+    whole = gost.Streebog("streebog512", data).digest()
+    split = gost.Streebog("streebog512")
+    for at in range(0, len(data), 4097):
+        split.update(memoryview(data)[at : at + 4097])
+    assert split.digest() == whole == bytes(gosthash.new("streebog512", data=data).digest())
+    assert len(gost.Streebog("streebog256", data).digest()) == 32
+    with pytest.raises(ValueError, match="unknown Streebog"):
+        gost.Streebog("streebog384")
