@@ -28,7 +28,7 @@ from pkcs11 import Attribute, CertificateType, KeyType, ObjectClass
 from pkcs11.util.ec import encode_named_curve_parameters
 
 from signer_app.crypto.keystores import KeyEntry, SoftwareKey
-from signer_app.crypto.pkcs11 import unload_module
+from signer_app.crypto.pkcs11 import Pkcs11Module, load_module, unload_module
 
 SOFTHSM_LIB = Path("/usr/lib/softhsm/libsofthsm2.so")
 PIN = "12345678"  # Kaztoken's factory PIN (PROTOCOL.md §11)
@@ -72,6 +72,11 @@ class SoftHsm:
         """Make the next load of ``lib`` in this process read this config."""
         unload_module(self.lib)
         os.environ["SOFTHSM2_CONF"] = str(self.conf)
+
+    def load(self) -> Pkcs11Module:
+        """Activate this config and load the library now (before another SoftHSM is)."""
+        self.activate()
+        return load_module(self.lib)
 
     def init_token(self, label: str, pin: str = PIN) -> None:
         """A new, empty token (the library is reloaded afterwards to see it)."""

@@ -268,10 +268,9 @@ def test_two_tokens_at_once_each_sign_with_their_own_key(
 
 
 def test_two_drivers_at_once(token: SoftHsm, second_softhsm: SoftHsm) -> None:
-    first = load_module(token.lib)  # reads SOFTHSM2_CONF now, so before the second one
+    first = token.load()  # reads SOFTHSM2_CONF now, so before the second one does
     second_softhsm.init_token("other")
-    second_softhsm.activate()
-    second = load_module(second_softhsm.lib)
+    second = second_softhsm.load()
     assert [i.label for i in first.tokens()] == ["citizen"]
     assert [i.label for i in second.tokens()] == ["other"]
 
