@@ -53,7 +53,7 @@ _SAFENET = {
     "windows": (r"C:\Windows\System32\eTPKCS11.dll",),
     "darwin": ("/usr/local/lib/libeTPkcs11.dylib",),
 }
-_SAFENET_HINT = "SafeNet Authentication Client (Thales), plus pcscd"
+_SAFENET_HINT = "SafeNet Authentication Client (Thales)"
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,8 @@ class Driver:
 DRIVERS: dict[str, Driver] = {
     d.storage: d
     for d in (
-        Driver("AKKaztokenStore", "Kaztoken", {}, "the Kaztoken driver from its vendor, pcscd"),
-        Driver("AKKZIDCardStore", "Kazakh ID card", {}, "the ID card reader's driver, pcscd"),
+        Driver("AKKaztokenStore", "Kaztoken", {}, "the Kaztoken driver from its vendor"),
+        Driver("AKKZIDCardStore", "Kazakh ID card", {}, "the ID card reader's driver"),
         Driver("AKEToken72KStore", "eToken PRO 72K (Java)", _SAFENET, _SAFENET_HINT),
         Driver("AKEToken5110Store", "eToken 5110", _SAFENET, _SAFENET_HINT),
         Driver(
@@ -81,9 +81,9 @@ DRIVERS: dict[str, Driver] = {
                 "windows": (r"C:\Windows\System32\jcPKCS11-2.dll",),
                 "darwin": ("/Library/Frameworks/jcPKCS11-2.framework/jcPKCS11-2",),
             },
-            "JaCarta Unified Client (Aladdin R.D.), plus pcscd",
+            "JaCarta Unified Client (Aladdin R.D.)",
         ),
-        Driver("AKAKEYStore", "aKey", {}, "the aKey driver from its vendor, pcscd"),
+        Driver("AKAKEYStore", "aKey", {}, "the aKey driver from its vendor"),
         Driver(GENERIC_STORAGE, "PKCS#11 module", {}, "the module of your device's vendor"),
     )
 }
@@ -146,8 +146,9 @@ class DriverStatus:
             return f"{self.title}: {self.path}"
         where = ", ".join(self.candidates) if self.candidates else "no known path on this system"
         return (
-            f"{self.title}: driver not found ({where}). Install {self.install}, or set its "
-            f"module path in settings (pkcs11_modules) or {ENV_VAR}."
+            f"{self.title}: driver not found ({where}). Install {self.install} (USB tokens "
+            f"and card readers also need pcscd), or set its module path in settings "
+            f"(pkcs11_modules) or {ENV_VAR}."
         )
 
 
