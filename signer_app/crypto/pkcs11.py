@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import logging
 import re
 import threading
@@ -150,10 +151,20 @@ class TokenInfo:
 # --------------------------------------------------------------------------- keys
 
 
+@functools.cache
+def _digest_info_prefix(digest: DigestAlgorithm) -> bytes:
+    # The DER before the digest value is the same for every digest of one algorithm; encoding
+    # it once saves asn1crypto's ~0.1 ms on every signature.
+    algorithm = {"algorithm": digest.hashlib_name, "parameters": core.Null()}
+    blank = algos.DigestInfo({"digest_algorithm": algorithm, "digest": bytes(digest.size)})
+    return bytes(blank.dump())[: -digest.size]
+
+
 def digest_info(digest_value: bytes, digest: DigestAlgorithm) -> bytes:
     """The DER DigestInfo that PKCS#1 v1.5 signs (RFC 8017 §9.2), NULL parameters included."""
-    algorithm = {"algorithm": digest.hashlib_name, "parameters": core.Null()}
-    return bytes(algos.DigestInfo({"digest_algorithm": algorithm, "digest": digest_value}).dump())
+    if len(digest_value) != digest.size:
+        raise ValueError(f"a {digest.hashlib_name} digest has {digest.size} bytes")
+    return _digest_info_prefix(digest) + digest_value
 
 
 @dataclass(frozen=True, eq=False)
