@@ -221,6 +221,15 @@ class TokenRegistry:
         return module.login(pin, token_id, storage=storage)
 
 
+def environment_registry() -> TokenRegistry:
+    """The registry from the environment and OS defaults; a bad variable is logged, not fatal."""
+    try:
+        return TokenRegistry()
+    except InvalidInput as error:
+        log.warning("%s ignored: %s", ENV_VAR, error.message("en"))
+        return TokenRegistry(environ={})
+
+
 __all__ = [
     "ALL_STORAGES",
     "DRIVERS",
@@ -229,6 +238,7 @@ __all__ = [
     "Driver",
     "DriverStatus",
     "TokenRegistry",
+    "environment_registry",
     "is_module_map",
     "os_name",
     "parse_modules",

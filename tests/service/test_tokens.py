@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pkcs11 import TokenFlag
 from softhsm import PIN, SoftHsm, second_softhsm, softhsm
 
-from signer_app.crypto.errors import InvalidInput, Pkcs11ModuleError, TokenNotFound
+from signer_app.crypto import cms
+from signer_app.crypto.errors import (
+    InvalidInput,
+    PinCountLow,
+    PinLocked,
+    Pkcs11ModuleError,
+    TokenNotFound,
+)
+from signer_app.service.errors import StorageEmpty
+from signer_app.service.prompter import KeyChoice, KeyRequest, KeyType, ScriptedPrompter
 from signer_app.service.settings import Settings, SettingsStore
+from signer_app.service.signing import KeyQuery, SigningService
 from signer_app.service.tokens import (
     ALL_STORAGES,
     ENV_VAR,
@@ -20,6 +33,8 @@ from signer_app.service.tokens import (
 )
 
 __all__ = ["second_softhsm", "softhsm"]  # fixtures, used by name
+
+ORIGIN = "https://portal.example.kz"
 
 
 def _registry(modules: str, **settings: str) -> TokenRegistry:
@@ -144,3 +159,87 @@ def test_module_paths_are_a_setting_with_its_check(tmp_path: Path) -> None:
     bad, problems = Settings.from_json({"pkcs11_modules": {"NoSuchStore": "/x.so"}})
     assert bad.pkcs11_modules == {}
     assert problems == ["setting 'pkcs11_modules' has an invalid value; the default is used"]
+
+
+# ----------------------------------------------------------------------------- the service
+
+
+@pytest.fixture
+def kaztoken(softhsm: SoftHsm, demo: dict[str, Any]) -> SoftHsm:
+    """A Kaztoken-like token holding the citizen's AUTH and SIGN keys, as NCA issues them."""
+    softhsm.init_token("kaztoken")
+    softhsm.import_entry("kaztoken", demo["citizen_auth"].open(), b"\x01")
+    softhsm.import_entry("kaztoken", demo["citizen_sign"].open(), b"\x02")
+    softhsm.activate()
+    return softhsm
+
+
+def _service(hsm: SoftHsm, *answers: dict[str, Any]) -> tuple[SigningService, ScriptedPrompter]:
+    prompter = ScriptedPrompter.from_json(json.dumps(list(answers)))
+    tokens = _registry(f"AKKaztokenStore={hsm.lib}")
+    return SigningService(prompter, tokens=tokens), prompter
+
+
+TOKEN_ANSWER = {"storage": "AKKaztokenStore", "pin": PIN}
+QUERY = KeyQuery(ORIGIN, ("AKKaztokenStore",), KeyType.SIGNATURE)
+
+
+def test_a_scripted_token_answer_is_a_key_choice_on_the_token() -> None:
+    prompter = ScriptedPrompter.from_json(json.dumps({**TOKEN_ANSWER, "token": "123"}))
+    request = KeyRequest(None, "sign", ("AKKaztokenStore",), KeyType.ANY, ())
+    choice = asyncio.run(prompter.choose_key(request))
+    assert choice == KeyChoice.for_token("AKKaztokenStore", PIN, "123")
+    assert isinstance(choice, KeyChoice)
+    assert choice.on_token
+    assert PIN not in repr(choice)
+    assert not KeyChoice(Path("a.p12"), "x").on_token  # the file form is unchanged
+    with pytest.raises(InvalidInput):
+        ScriptedPrompter.from_json(json.dumps({"storage": "JKS", "pin": PIN}))
+
+
+def test_the_service_signs_with_the_token_key_the_filters_accept_and_logs_out(
+    kaztoken: SoftHsm, demo: dict[str, Any]
+) -> None:
+    svc, prompter = _service(kaztoken, TOKEN_ANSWER)
+    result = asyncio.run(svc.sign_cms(QUERY, [b"signed on a token"]))
+    check = cms.verify(result.signatures[0])
+    assert check.valid
+    assert result.certificate == demo["citizen_sign"].open().certificate  # SIGN, not AUTH
+    (shown,) = prompter.of_kind("confirm")
+    assert shown.key.path == "AKKaztokenStore"
+    assert svc._stores == []  # the session was closed with the request
+
+
+def test_wrong_pin_twice_then_right_through_the_service(kaztoken: SoftHsm) -> None:
+    wrong = {**TOKEN_ANSWER, "pin": "00000000"}
+    svc, prompter = _service(kaztoken, wrong, wrong, TOKEN_ANSWER)
+    asyncio.run(svc.sign_cms(QUERY, [b"third time"]))
+    assert prompter.of_kind("wrong_password") == [
+        ("AKKaztokenStore", 1, 2),
+        ("AKKaztokenStore", 2, 1),
+    ]
+    problems = [r.problem for r in prompter.of_kind("choose_key")]
+    # SoftHSM2 raises CKF_USER_PIN_COUNT_LOW after a wrong PIN; the dialog says so (kk default).
+    assert problems == [None, PinCountLow().message("kk"), PinCountLow().message("kk")]
+
+
+def test_a_locked_pin_ends_the_request_without_another_attempt(kaztoken: SoftHsm) -> None:
+    kaztoken.set_pin_flags("kaztoken", TokenFlag.USER_PIN_LOCKED)
+    kaztoken.activate()
+    svc, prompter = _service(kaztoken, TOKEN_ANSWER, TOKEN_ANSWER)
+    with pytest.raises(PinLocked):
+        asyncio.run(svc.sign_cms(QUERY, [b"x"]))
+    assert len(prompter.of_kind("choose_key")) == 1
+    assert prompter.of_kind("error") == [(ORIGIN, "pin_locked")]
+
+
+def test_allowed_storages_with_a_token_present_pass_and_without_are_empty(
+    kaztoken: SoftHsm, tmp_path: Path
+) -> None:
+    svc, _ = _service(kaztoken)
+    svc.check_storages(["AKKaztokenStore"])
+    assert svc.active_tokens() == ["AKKaztokenStore"]
+    with pytest.raises(StorageEmpty):
+        svc.check_storages(["AKJaCartaStore"])
+    bare = SigningService(ScriptedPrompter([]), tokens=TokenRegistry(environ={}))
+    assert bare.active_tokens() == []
