@@ -17,6 +17,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__, cli_reissue
 from .cli_support import data_dir_of as _data_dir
@@ -205,6 +206,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .service.prompter import Prompter, ScriptedPrompter, TerminalPrompter
     from .service.settings import SettingsStore
     from .service.signing import SigningService
+    from .service.tokens import environment_registry
     from .service.tsa_client import HttpTsa
 
     if not is_loopback(args.host):
@@ -236,7 +238,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_frame=int(max_frame_mib * (1 << 20)),
         max_connections=args.max_connections or settings.max_connections,
     )
-    service = SigningService(prompter, tsa=tsa, origins=OriginPolicy(store))
+    tokens = environment_registry(settings.pkcs11_modules)
+    service = SigningService(prompter, tsa=tsa, origins=OriginPolicy(store), tokens=tokens)
     service.locale = settings.locale
     dispatcher = Dispatcher(service, config=ApiConfig())
     server = ApiServer(dispatcher, config, files)
@@ -335,6 +338,133 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ----------------------------------------------------------------------------- tokens
+
+
+def _token_registry(args: argparse.Namespace) -> Any:
+    """The driver registry with the settings' module paths and a --module for the generic one."""
+    from .service.settings import SettingsStore
+    from .service.tokens import TokenRegistry
+
+    modules = dict(SettingsStore(_data_dir(args)).load().pkcs11_modules)
+    if getattr(args, "module", None):
+        modules["PKCS11"] = args.module
+    return TokenRegistry(modules)
+
+
+def _token_storage(args: argparse.Namespace, registry: Any) -> str:
+    """The storage named (--module means the generic one), else the only one with a token."""
+    if args.module:
+        return "PKCS11"
+    if args.storage:
+        return str(args.storage)
+    active = registry.active_storages()
+    if len(active) != 1:
+        found = ", ".join(active) if active else "none"
+        reason = f"name a storage with --storage or a driver with --module (tokens found: {found})"
+        raise InvalidInput("which token", reason=reason)
+    return str(active[0])
+
+
+def cmd_tokens_list(args: argparse.Namespace) -> int:
+    """Every token storage: its driver (or what to install) and the tokens present."""
+    registry = _token_registry(args)
+    report = []
+    for status in registry.statuses():
+        tokens: list[Any] = []
+        problem = None
+        if status.present:
+            try:
+                tokens = registry.tokens(status.storage)
+            except QalamError as error:
+                problem = error.message(args.lang)
+        report.append((status, tokens, problem))
+    if args.json:
+        rows = [
+            {
+                "storage": st.storage,
+                "title": st.title,
+                "driver": st.path,
+                "source": st.source,
+                "problem": problem,
+                "tokens": [
+                    {
+                        "label": t.label,
+                        "serial": t.serial,
+                        "model": t.model,
+                        "manufacturer": t.manufacturer,
+                        "pin": t.pin_state.value,
+                    }
+                    for t in tokens
+                ],
+            }
+            for st, tokens, problem in report
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for status, tokens, problem in report:
+        print(f"{status.storage}: {status.guidance}")
+        if problem:
+            print(f"  {problem}")
+        for token in tokens:
+            print(f"  token {token.summary}")
+    return EXIT_OK
+
+
+def cmd_tokens_keys(args: argparse.Namespace) -> int:
+    """Log in to a token and print its keys with their owners."""
+    registry = _token_registry(args)
+    storage = _token_storage(args, registry)
+    pin = _password(args.pin_file, "QALAM_PIN", f"PIN for {storage}: ")
+    with registry.open(storage, pin, args.token) as store:
+        entries = store.entries()
+        if args.json:
+            print(json.dumps([entry_json(e) for e in entries], ensure_ascii=False, indent=2))
+            return EXIT_OK
+        print(f"{store.label} ({storage}, serial {store.info.serial})")
+        for entry in entries:
+            print("\n".join(entry_lines(entry)))
+        for skipped in store.skipped:
+            print(f"  left out: {skipped}")
+    return EXIT_OK
+
+
+def cmd_tokens_passwd(args: argparse.Namespace) -> int:
+    """Change a token's user PIN."""
+    registry = _token_registry(args)
+    storage = _token_storage(args, registry)
+    old = _password(args.old_pin_file, "QALAM_PIN", "Current PIN: ")
+    new = _password(args.new_pin_file, "QALAM_NEW_PIN", "New PIN: ", confirm=True)
+    registry.module(storage).change_pin(old, new, args.token)
+    print(f"PIN changed on the token in {storage}.")
+    return EXIT_OK
+
+
+def _add_tokens_parser(sub: Any, data_help: str) -> None:
+    tokens = sub.add_parser("tokens", help="hardware keys: PKCS#11 tokens and ID cards")
+    tokens_sub = tokens.add_subparsers(dest="tokens_cmd", required=True)
+    for name, text, func in (
+        ("list", "drivers and the tokens connected", cmd_tokens_list),
+        ("keys", "log in to a token and show its keys", cmd_tokens_keys),
+        ("passwd", "change a token's PIN", cmd_tokens_passwd),
+    ):
+        one = tokens_sub.add_parser(name, help=text)
+        one.add_argument("--module", help="PKCS#11 module to use (the generic PKCS11 storage)")
+        one.add_argument("--data-dir", help=data_help)
+        if name == "list":
+            one.add_argument("--json", action="store_true")
+        else:
+            one.add_argument("--storage", help="e.g. AKKaztokenStore (else the only one found)")
+            one.add_argument("--token", help="serial or label, when several are connected")
+        if name == "keys":
+            one.add_argument("--pin-file", help="file holding the PIN (else QALAM_PIN or a prompt)")
+            one.add_argument("--json", action="store_true")
+        if name == "passwd":
+            one.add_argument("--old-pin-file", help="else QALAM_PIN or a prompt")
+            one.add_argument("--new-pin-file", help="else QALAM_NEW_PIN or a prompt")
+        one.set_defaults(func=func)
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -429,6 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
         one.set_defaults(func=cmd_trust)
 
     cli_reissue.add_parsers(sub, data_help)
+    _add_tokens_parser(sub, data_help)
 
     demo = sub.add_parser("demo", help="show the demo PKI's keys")
     demo.add_argument("--certs", default=str(DEFAULT_CERTS), help="the demo PKI folder")

@@ -17,6 +17,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "internal": "Something went wrong inside Qalam. Please report it with the diagnostics.",
         "wrong_password": "The password is not right for this key file.",
+        "pin_incorrect": "Wrong PIN.",
+        "pin_count_low": "Wrong PIN. Few tries are left before the token locks.",
+        "pin_final_try": "Wrong PIN. Tries left: 1. One more mistake locks the token.",
+        "pin_locked": "The token's PIN is blocked: no more tries. Unblock it with the PUK "
+        "(the administrator PIN) or ask the issuer of the token.",
+        "token_removed": "The token was removed or stopped answering. Connect it and try again.",
+        "token_not_found": "No token is connected: {name}.",
+        "token_error": "The token could not do this: {reason}.",
+        "pkcs11_module": "The token driver {path} cannot be used: {reason}.",
         "corrupt_keystore": "This key file is damaged or is not a key file.",
         "keystore_empty": "This key file holds no private key with a certificate.",
         "key_not_found": "No key matches the request.",
@@ -40,6 +49,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "ru": {
         "internal": "Внутренняя ошибка Qalam. Сообщите о ней, приложив диагностический отчёт.",
         "wrong_password": "Неверный пароль для этого файла ключа.",
+        "pin_incorrect": "Неверный пароль.",
+        "pin_count_low": "Неверный пароль. Осталось мало попыток до блокировки токена.",
+        "pin_final_try": "Неверный пароль. Осталось попыток: 1. Ещё одна ошибка заблокирует токен.",
+        "pin_locked": "Пароль токена заблокирован: попыток не осталось. Разблокируйте его "
+        "PUK-кодом (паролем администратора) или обратитесь к выдавшему токен.",
+        "token_removed": "Токен отключён или перестал отвечать. Подключите его и повторите.",
+        "token_not_found": "Токен не подключён: {name}.",
+        "token_error": "Токен не смог выполнить операцию: {reason}.",
+        "pkcs11_module": "Драйвер токена {path} нельзя использовать: {reason}.",
         "corrupt_keystore": "Файл ключа повреждён или не является файлом ключа.",
         "keystore_empty": "В этом файле нет закрытого ключа с сертификатом.",
         "key_not_found": "Нет ключа, подходящего под запрос.",
@@ -65,6 +83,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "kk": {
         "internal": "Qalam ішінде қате шықты. Диагностикалық есеппен бірге хабарлаңыз.",
         "wrong_password": "Бұл кілт файлының құпиясөзі дұрыс емес.",
+        "pin_incorrect": "Құпиясөз қате.",
+        "pin_count_low": "Құпиясөз қате. Токен бұғатталғанға дейін аз әрекет қалды.",
+        "pin_final_try": "Құпиясөз қате. Қалған әрекет саны: 1. Тағы бір қате токенді бұғаттайды.",
+        "pin_locked": "Токеннің құпиясөзі бұғатталған: әрекет қалмады. Оны PUK-кодымен "
+        "(әкімші құпиясөзімен) ашыңыз немесе токенді берген ұйымға хабарласыңыз.",
+        "token_removed": "Токен ажыратылды немесе жауап бермей қалды. Оны қосып, қайталаңыз.",
+        "token_not_found": "Токен қосылмаған: {name}.",
+        "token_error": "Токен бұл әрекетті орындай алмады: {reason}.",
+        "pkcs11_module": "{path} токен драйверін пайдалану мүмкін емес: {reason}.",
         "corrupt_keystore": "Кілт файлы зақымдалған немесе кілт файлы емес.",
         "keystore_empty": "Бұл файлда сертификаты бар жабық кілт жоқ.",
         "key_not_found": "Сұрауға сәйкес кілт жоқ.",
@@ -236,6 +263,59 @@ class InvalidTimestamp(QalamError):
     code = "invalid_timestamp"
 
 
+# ------------------------------------------------------------------ PKCS#11 tokens
+
+
+class PinIncorrect(WrongPassword):
+    """A token refused the PIN; the token's flags said nothing more."""
+
+    code = "pin_incorrect"
+
+
+class PinCountLow(PinIncorrect):
+    """A wrong PIN, and the token says few tries are left (CKF_USER_PIN_COUNT_LOW)."""
+
+    code = "pin_count_low"
+
+
+class PinFinalTry(PinIncorrect):
+    """A wrong PIN, and the next wrong one locks the token (CKF_USER_PIN_FINAL_TRY)."""
+
+    code = "pin_final_try"
+
+
+class PinLocked(QalamError):
+    """The token's user PIN is locked: no further attempt is made (not retriable)."""
+
+    code = "pin_locked"
+
+
+class TokenRemoved(QalamError):
+    """The token went away (or stopped answering) while in use."""
+
+    code = "token_removed"
+    retriable = True
+
+
+class TokenNotFound(QalamError):
+    """No token is present where one was looked for (slot, serial, storage)."""
+
+    code = "token_not_found"
+    retriable = True
+
+
+class TokenError(QalamError):
+    """Any other failure a PKCS#11 module reports (its CKR name goes in ``reason``)."""
+
+    code = "token_error"
+
+
+class Pkcs11ModuleError(QalamError):
+    """A PKCS#11 module (token driver) that is missing or does not load."""
+
+    code = "pkcs11_module"
+
+
 __all__ = [
     "LANGUAGES",
     "MESSAGES",
@@ -251,7 +331,15 @@ __all__ = [
     "MalformedCms",
     "MalformedTimestamp",
     "MalformedXml",
+    "PinCountLow",
+    "PinFinalTry",
+    "PinIncorrect",
+    "PinLocked",
+    "Pkcs11ModuleError",
     "QalamError",
+    "TokenError",
+    "TokenNotFound",
+    "TokenRemoved",
     "TsaRefused",
     "TsaUnavailable",
     "UnsupportedAlgorithm",

@@ -93,7 +93,7 @@ class StorageUnknown(ServiceError):
 
 
 class StorageEmpty(ServiceError):
-    """A known storage kind with no device (every token, until PKCS#11 support lands)."""
+    """A token storage with no token present (or no driver for it)."""
 
     code = "storage_empty"
 

@@ -51,6 +51,9 @@ TOKEN_STORAGES = (
     "AKAKEYStore",
 )
 KNOWN_STORAGES = FILE_STORAGES + TOKEN_STORAGES
+# Storages a key on a PKCS#11 token can be chosen from (JKS is a file format, not supported);
+# "PKCS11" is Qalam's generic module, not one of NCALayer's names.
+_TOKEN_CHOICES = (*(s for s in TOKEN_STORAGES if s != "JKS"), "PKCS11")
 
 PREVIEW_CHARS = 200
 
@@ -95,11 +98,27 @@ class KeyRequest:
 
 @dataclass(frozen=True)
 class KeyChoice:
-    """The person's pick: a key file and its password (and an alias when the file has several)."""
+    """The person's pick: a key file and its password (and an alias when the file has several),
+    or, with ``storage`` naming a token storage, that token's PIN in ``password`` (``token``: its
+    serial or label when several are connected; ``path`` then only names the choice)."""
 
     path: Path
     password: str = field(repr=False)
     alias: str | None = None
+    storage: str = "PKCS12"
+    token: str | None = None
+
+    @classmethod
+    def for_token(
+        cls, storage: str, pin: str, token: str | None = None, alias: str | None = None
+    ) -> KeyChoice:
+        """A token's key: the storage, the PIN, and which token and key when there are several."""
+        return cls(Path(storage), pin, alias, storage=storage, token=token)
+
+    @property
+    def on_token(self) -> bool:
+        """True when the key is on a token, not in a file."""
+        return self.storage not in FILE_STORAGES
 
 
 @dataclass(frozen=True)
@@ -242,6 +261,8 @@ class ScriptedAnswer:
     file: Path | None = None
     alias: str | None = None
     block_origin: bool = False
+    storage: str | None = None
+    token: str | None = None
 
     def __post_init__(self) -> None:
         if self.block_origin and self.decision != "cancel":
@@ -255,11 +276,12 @@ class ScriptedAnswer:
 
     @classmethod
     def from_json(cls, obj: object, base: Path) -> ScriptedAnswer:
-        """Read ``{"key", "password", "decision", "file", "alias", "block_origin"}``; paths
-        relative to ``base``."""
+        """Read ``{"key", "password", "decision", "file", "alias", "block_origin"}``, or for a
+        token ``{"storage", "pin", "token", "alias", ...}``; paths relative to ``base``."""
         if not isinstance(obj, dict):
             raise InvalidInput("script answer", reason="each scripted answer must be an object")
         known = {"key", "password", "decision", "file", "alias", "block_origin"}
+        known |= {"storage", "pin", "token"}
         unknown = sorted(set(obj) - known)
         if unknown:
             reason = f"unknown field(s) in a scripted answer: {', '.join(unknown)}"
@@ -273,11 +295,17 @@ class ScriptedAnswer:
         for name in known - {"decision", "block_origin"}:
             if obj.get(name) is not None and not isinstance(obj[name], str):
                 raise InvalidInput(name, reason=f'"{name}" must be a string')
+        storage = obj.get("storage")
+        if storage is not None and storage not in _TOKEN_CHOICES:
+            reason = f'"storage" must be a token storage ({", ".join(_TOKEN_CHOICES)})'
+            raise InvalidInput("storage", reason=reason)
         key = obj.get("key")
         chosen = obj.get("file")
         return cls(
             key=(base / key) if key else None,
-            password=obj.get("password") or "",
+            password=obj.get("password") or obj.get("pin") or "",
+            storage=storage,
+            token=obj.get("token"),
             decision=decision,
             file=(base / chosen) if chosen else None,
             alias=obj.get("alias"),
@@ -356,6 +384,8 @@ class ScriptedPrompter:
         self._current = answer
         if answer is None:
             return None
+        if answer.storage is not None and answer.decision == "approve":
+            return KeyChoice.for_token(answer.storage, answer.password, answer.token, answer.alias)
         if answer.key is None:
             return answer.refusal
         return KeyChoice(answer.key, answer.password, answer.alias)

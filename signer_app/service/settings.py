@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from ..crypto.atomicfile import atomic_write
+from .tokens import is_module_map
 from .tsa_client import DEFAULT_TSA_URL
 
 FORMAT_VERSION = 1
@@ -111,6 +112,12 @@ class Settings:
     remember_passwords: bool = field(
         default=False,
         metadata=_meta(_is_bool, "offer to keep key passwords in the OS keyring"),
+    )
+    pkcs11_modules: dict[str, str] = field(
+        default_factory=dict,
+        metadata=_meta(
+            is_module_map, "token storage -> PKCS#11 module path, over the built-in defaults"
+        ),
     )
 
     def with_recent_key(self, path: str) -> Settings:

@@ -42,11 +42,18 @@ from ..crypto.errors import (
     FileNotFound,
     InvalidInput,
     KeyNotFound,
+    PinFinalTry,
+    PinLocked,
+    Pkcs11ModuleError,
     QalamError,
+    TokenError,
+    TokenNotFound,
+    TokenRemoved,
     UnsupportedAlgorithm,
     WrongPassword,
 )
 from ..crypto.keystores import KeyEntry, open_pkcs12
+from ..crypto.pkcs11 import Pkcs11Token
 from .errors import ActionCanceled, NotAvailable, StorageEmpty, StorageUnknown, TooManyAttempts
 from .filters import Candidate, KeyFilter, filters_for, refusals
 from .origins import OriginPolicy
@@ -66,6 +73,8 @@ from .prompter import (
     RefusedKey,
     SignRequestView,
 )
+from .tokens import TOKEN_STORAGES as DRIVER_STORAGES
+from .tokens import TokenRegistry, environment_registry
 
 T = TypeVar("T")
 
@@ -100,15 +109,15 @@ class SignResult:
     certificate: x509.Certificate | None = field(default=None)
 
 
-def check_storages(storages: Sequence[str] | None) -> None:
-    """StorageUnknown for a name NCALayer does not know, StorageEmpty when no file store is
-    allowed (tokens arrive with PKCS#11 support)."""
+def check_storages(storages: Sequence[str] | None, active: Sequence[str] = ()) -> None:
+    """StorageUnknown for a name NCALayer does not know, StorageEmpty when neither a file store
+    nor a token storage in ``active`` (one with a token present) is allowed."""
     if storages is None:
         return
     for name in storages:
         if name not in KNOWN_STORAGES:
             raise StorageUnknown(name, name=name)
-    if storages and not any(name in FILE_STORAGES for name in storages):
+    if storages and not any(name in FILE_STORAGES or name in active for name in storages):
         raise StorageEmpty(storages[0], name=storages[0])
 
 
@@ -166,8 +175,12 @@ class SigningService:
         clock: Callable[[], datetime] | None = None,
         tsa: Timestamper | None = None,
         origins: OriginPolicy | None = None,
+        tokens: TokenRegistry | None = None,
     ) -> None:
         self.prompter = prompter
+        self.tokens = tokens if tokens is not None else environment_registry()
+        # Tokens logged in during the request under way; closed (logged out) when it ends.
+        self._stores: list[Pkcs11Token] = []
         self.tsa = tsa
         self.origins = origins
         self.max_password_attempts = max_password_attempts
@@ -196,14 +209,48 @@ class SigningService:
 
     # ------------------------------------------------------------------ key choice
 
-    async def _open(self, choice: KeyChoice) -> KeyEntry:
+    # ------------------------------------------------------------------ storages and tokens
+
+    def active_tokens(self) -> list[str]:
+        """The token storages with a token present now (getActiveTokens)."""
+        return self.tokens.active_storages()
+
+    def check_storages(self, storages: Sequence[str] | None) -> None:
+        """check_storages, with the token storages that have a token present counted in."""
+        if storages is None or any(name in FILE_STORAGES for name in storages):
+            check_storages(storages)
+            return
+        asked = [name for name in storages if name in DRIVER_STORAGES]
+        check_storages(storages, self.tokens.active_storages(asked) if asked else ())
+
+    def _release(self) -> None:
+        """Close every token session of the request that ends (logs out)."""
+        while self._stores:
+            self._stores.pop().close()
+
+    async def _open(self, choice: KeyChoice) -> list[KeyEntry]:
+        """The keys the choice allows: a file's key, or a token's keys (one if an alias)."""
+        if choice.on_token:
+            return await asyncio.to_thread(self._open_token, choice)
         store = await asyncio.to_thread(open_pkcs12, choice.path, choice.password)
         if choice.alias is None:
-            return store.entry
+            return [store.entry]
         for entry in store.entries():
             if entry.alias == choice.alias:
-                return entry
+                return [entry]
         raise KeyNotFound(choice.alias)
+
+    def _open_token(self, choice: KeyChoice) -> list[KeyEntry]:
+        store = self.tokens.open(choice.storage, choice.password, choice.token)
+        self._stores.append(store)
+        entries = list(store.entries())
+        if choice.alias is not None:
+            entries = [e for e in entries if e.alias == choice.alias]
+            if not entries:
+                raise KeyNotFound(choice.alias)
+        if not entries:
+            raise EmptyKeyStore(store.label)
+        return entries
 
     async def _choose(self, query: KeyQuery, action: Action) -> tuple[KeyEntry, KeyView]:
         filters = query.effective_filters()
@@ -227,10 +274,16 @@ class SigningService:
                 raise self._refused(query.origin, choice, "cancelled at key choice")
             path = str(choice.path)
             try:
-                entry = await self._open(choice)
+                entries = await self._open(choice)
+            except PinLocked as error:
+                # No further attempt: the dialog says the PIN is blocked and the request ends.
+                await self.prompter.report_error(query.origin, error, query.locale)
+                raise
             except WrongPassword as error:
                 wrong += 1
                 left = self.max_password_attempts - wrong
+                if isinstance(error, PinFinalTry):
+                    left = min(left, 1)
                 await self.prompter.wrong_password(path, wrong, left)
                 if left <= 0:
                     raise TooManyAttempts("wrong password") from None
@@ -243,14 +296,22 @@ class SigningService:
                 EmptyKeyStore,
                 KeyNotFound,
                 UnsupportedAlgorithm,
+                TokenRemoved,
+                TokenNotFound,
+                TokenError,
+                Pkcs11ModuleError,
             ) as error:
                 problem = error.message(query.locale)
                 continue
             finally:
                 del choice  # the password goes with it
-            candidate = Candidate.of(entry, self._clock())
+            # A token holds several keys (AUTH and SIGN): the first the filters accept is used.
+            now = self._clock()
+            candidates = [Candidate.of(entry, now) for entry in entries]
+            judged = [(c, refusals(filters, c)) for c in candidates]
+            candidate, reasons = next(((c, r) for c, r in judged if not r), judged[0])
+            entry = candidate.entry
             view = KeyView(path, entry.alias, candidate.identity)
-            reasons = refusals(filters, candidate)
             if reasons:
                 await self.prompter.key_refused(RefusedKey(view, reasons))
                 problem = "; ".join(reasons)
@@ -285,37 +346,44 @@ class SigningService:
         views = await asyncio.to_thread(describe) if large else describe()
         self._check_origin(query.origin)
         async with self._dialog:
-            self._check_origin(query.origin)
-            entry, key_view = await self._choose(query, "sign")
-            if fits is not None:
+            try:
+                self._check_origin(query.origin)
+                entry, key_view = await self._choose(query, "sign")
+                if fits is not None:
+                    try:
+                        fits(entry)
+                    except QalamError as error:
+                        await self.prompter.report_error(query.origin, error, query.locale)
+                        raise
+                request = SignRequestView(
+                    query.origin, kind, views, key_view, detached, query.locale, query.logo
+                )
+                decision = await self.prompter.confirm(request)
+                if decision is not True:
+                    raise self._refused(query.origin, decision, "not approved")
                 try:
-                    fits(entry)
+                    return await asyncio.to_thread(sign, entry), entry
                 except QalamError as error:
                     await self.prompter.report_error(query.origin, error, query.locale)
                     raise
-            request = SignRequestView(
-                query.origin, kind, views, key_view, detached, query.locale, query.logo
-            )
-            decision = await self.prompter.confirm(request)
-            if decision is not True:
-                raise self._refused(query.origin, decision, "not approved")
-            try:
-                return await asyncio.to_thread(sign, entry), entry
-            except QalamError as error:
-                await self.prompter.report_error(query.origin, error, query.locale)
-                raise
+            finally:
+                # One token session per request: every signature of it, then log out.
+                self._release()
 
     # ------------------------------------------------------------------ entry points
 
     async def get_key_info(self, query: KeyQuery) -> KeyEntry:
         """The key the person picks (getKeyInfo): the page learns its certificate, nothing is
         signed, so there is no second confirmation: picking the key is the consent."""
-        check_storages(query.storages)
+        self.check_storages(query.storages)
         self._check_origin(query.origin)
         async with self._dialog:
-            self._check_origin(query.origin)
-            entry, _ = await self._choose(query, "key_info")
-            return entry
+            try:
+                self._check_origin(query.origin)
+                entry, _ = await self._choose(query, "key_info")
+                return entry
+            finally:
+                self._release()
 
     async def sign_cms(
         self,
@@ -332,7 +400,7 @@ class SigningService:
         ``cosign_cms``: a document that is an attached CMS gets one more signer instead.
         ``names``: the local files the documents came from, shown in the dialog.
         ``timestamp``: CAdES-T, every signer stamped by the service's TSA (all or nothing)."""
-        check_storages(query.storages)
+        self.check_storages(query.storages)
         if not documents:
             raise InvalidInput("no documents", reason="nothing to sign")
         tsa = require_timestamp(self.tsa) if timestamp else None
@@ -387,7 +455,7 @@ class SigningService:
         self, query: KeyQuery, documents: Sequence[bytes], *, digested: bool = False
     ) -> SignResult:
         """Bare signature values (basics format "raw"): PKCS#1 v1.5 for RSA, DER ECDSA for EC."""
-        check_storages(query.storages)
+        self.check_storages(query.storages)
         if not documents:
             raise InvalidInput("no documents", reason="nothing to sign")
 
@@ -418,7 +486,7 @@ class SigningService:
         """One enveloped XML signature per document, laid out as NCALayer does (crypto/xmldsig;
         ``layout`` "compact" for basics.sign). Every document is parsed before the dialog: a
         malformed one costs no prompt."""
-        check_storages(query.storages)
+        self.check_storages(query.storages)
         if not xmls:
             raise InvalidInput("no documents", reason="nothing to sign")
         for xml in xmls:

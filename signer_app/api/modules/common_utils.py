@@ -24,7 +24,7 @@ from ...crypto.identity import identity_of
 from ...crypto.keystores import KeyEntry
 from ...service.errors import ActionCanceled, StorageUnknown
 from ...service.prompter import KNOWN_STORAGES, KeyType
-from ...service.signing import KeyQuery, check_storages
+from ...service.signing import KeyQuery
 from ..dispatch import Answer, Call
 from ..errors import common_message
 from ..wire import decode_base64, encode_base64, pem
@@ -66,7 +66,7 @@ def _query(call: Call, storage: str, key_type: str = "ANY") -> KeyQuery:
         raise StorageNameEmpty("", name="")
     if storage not in KNOWN_STORAGES:
         raise StorageUnknown(storage, name=storage)
-    check_storages([storage])
+    call.service.check_storages([storage])
     return KeyQuery(
         call.origin, (storage,), KeyType.from_wire(key_type), locale=call.service.locale
     )
@@ -128,8 +128,8 @@ def _read_local(path: str) -> bytes:
 
 
 async def get_active_tokens(call: Call, args: list[Any]) -> object:
-    """No token support yet: no storage device is ever active."""
-    return []
+    """The token storages with a token present (drivers are asked off the event loop)."""
+    return await asyncio.to_thread(call.service.active_tokens)
 
 
 async def get_key_info(call: Call, args: list[Any]) -> object:
