@@ -37,8 +37,8 @@ class MemoryKeyring(KeyringBackend):
             raise PasswordDeleteError(username)
 
 
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
+@pytest.fixture(name="memory_keyring")
+def memory_keyring_fixture() -> Iterator[MemoryKeyring]:
     previous = keyring.get_keyring()
     backend = MemoryKeyring()
     keyring.set_keyring(backend)
@@ -46,16 +46,16 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
     keyring.set_keyring(previous)
 
 
-@pytest.fixture
-def context(tmp_path: Path) -> AppContext:
+@pytest.fixture(name="context")
+def context_fixture(tmp_path: Path) -> AppContext:
     """A context over an empty data dir, in English."""
     ctx = AppContext.create(tmp_path / "data")
     ctx.translator.set_language("en")
     return ctx
 
 
-@pytest.fixture
-def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+@pytest.fixture(name="loop")
+def loop_fixture(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """The app's kind of event loop: asyncio on top of Qt's."""
     event_loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(event_loop)
@@ -82,3 +82,14 @@ def visible_texts(widget: QWidget) -> set[str]:
     texts = {w.text() for w in widget.findChildren(QLabel) if w.text()}
     texts |= {w.text() for w in widget.findChildren(QAbstractButton) if w.text()}
     return texts
+
+
+@pytest.fixture(name="certutil_path")
+def certutil_path_fixture() -> str:
+    """NSS's certutil (libnss3-tools); a missing one fails the test, CI installs it."""
+    import shutil
+
+    path = shutil.which("certutil")
+    if path is None:
+        pytest.fail("certutil is not installed: run scripts/setup.sh")
+    return path

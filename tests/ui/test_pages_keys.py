@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from pages_support import context, drive  # noqa: F401
+from pages_support import context_fixture, drive  # noqa: F401
 from PySide6.QtWidgets import QDialog
 
 from signer_app.crypto.keystores import open_pkcs12
@@ -60,7 +60,7 @@ def test_key_files_come_from_preselected_recent_and_folders(
     qtbot,
     context: AppContext,
     keys_folder: Path,
-    demo,  # noqa: F811
+    demo,
 ) -> None:
     context.settings_store.update(
         lambda s: replace(
@@ -82,7 +82,7 @@ def test_key_files_come_from_preselected_recent_and_folders(
 def test_a_folder_that_disappears_is_a_message_not_a_crash(
     qtbot,
     context: AppContext,
-    keys_folder: Path,  # noqa: F811
+    keys_folder: Path,
 ) -> None:
     context.settings_store.update(lambda s: replace(s, key_folders=(str(keys_folder),)))
     page, _ = make_page(qtbot, context)
@@ -97,7 +97,7 @@ def test_a_folder_that_disappears_is_a_message_not_a_crash(
 def test_wrong_password_keeps_the_dialog_then_the_certificate_shows(
     qtbot,
     context: AppContext,
-    demo,  # noqa: F811
+    demo,
 ) -> None:
     key = demo["citizen_sign"]
     dialog = KeyPasswordDialog(context.translator, key.path)
@@ -128,7 +128,7 @@ def test_wrong_password_keeps_the_dialog_then_the_certificate_shows(
     assert context.settings.recent_keys[0] == str(key.path)
 
 
-def test_revocation_is_not_claimed_without_a_checker(qtbot, context: AppContext, demo) -> None:  # noqa: F811
+def test_revocation_is_not_claimed_without_a_checker(qtbot, context: AppContext, demo) -> None:
     key = demo["citizen_auth"]
     page, _ = make_page(qtbot, replace(context, preselected_keys=(key.path,)))
     page.exec_dialog = type_password(qtbot, key.password)
@@ -143,7 +143,7 @@ def test_bad_key_files_get_a_plain_message(
     context: AppContext,
     tmp_path: Path,
     demo,
-    case: str,  # noqa: F811
+    case: str,
 ) -> None:
     path = tmp_path / f"{case}.p12"
     if case == "corrupt":
@@ -177,7 +177,7 @@ def test_import_copies_into_the_chosen_folder_and_never_overwrites_silently(
     qtbot,
     context: AppContext,
     tmp_path: Path,
-    demo,  # noqa: F811
+    demo,
 ) -> None:
     page, dialogs = make_page(qtbot, context)
     target_folder = tmp_path / "mine"
@@ -201,7 +201,7 @@ def test_export_certificate_as_pem_and_der(
     qtbot,
     context: AppContext,
     tmp_path: Path,
-    demo,  # noqa: F811
+    demo,
 ) -> None:
     key = demo["citizen_sign"]
     page, dialogs = make_page(qtbot, replace(context, preselected_keys=(key.path,)))
@@ -215,7 +215,7 @@ def test_export_certificate_as_pem_and_der(
     assert x509.load_der_x509_certificate((tmp_path / "me.cer").read_bytes()) == certificate
 
 
-def test_back_up_copies_the_key_file(qtbot, context: AppContext, tmp_path: Path, demo) -> None:  # noqa: F811
+def test_back_up_copies_the_key_file(qtbot, context: AppContext, tmp_path: Path, demo) -> None:
     key = demo["citizen_sign"]
     page, dialogs = make_page(qtbot, replace(context, preselected_keys=(key.path,)))
     dialogs.answers.append(tmp_path / "backup.p12")
@@ -228,7 +228,7 @@ def test_change_password_keeps_the_dialog_on_a_wrong_old_password(
     qtbot,
     context: AppContext,
     tmp_path: Path,
-    demo,  # noqa: F811
+    demo,
 ) -> None:
     path = tmp_path / "mine.p12"
     shutil.copy(demo["citizen_sign"].path, path)

@@ -8,7 +8,7 @@ import os
 import threading
 from pathlib import Path
 
-from pages_support import context, loop  # noqa: F401
+from pages_support import context_fixture, loop_fixture  # noqa: F401
 from PySide6.QtWidgets import QApplication
 
 from signer_app.crypto import cms
@@ -30,7 +30,7 @@ def make_page(
     return page, dialogs, prompter
 
 
-def finish(loop: asyncio.AbstractEventLoop, page: SignPage) -> None:  # noqa: F811
+def finish(loop: asyncio.AbstractEventLoop, page: SignPage) -> None:
     assert page.task is not None
     loop.run_until_complete(page.task)
 
@@ -44,7 +44,7 @@ def test_dropped_files_are_signed_next_to_the_originals(
     context: AppContext,
     loop,
     tmp_path: Path,
-    demo,  # noqa: F811
+    demo,
 ) -> None:
     doc = tmp_path / "report.pdf"
     doc.write_bytes(b"%PDF-1.7 quarterly report")
@@ -68,7 +68,7 @@ def test_large_file_shows_progress_and_cancel_leaves_no_file(
     loop,
     tmp_path: Path,
     demo,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ) -> None:
     big = tmp_path / "big.bin"
     with big.open("wb") as handle:
@@ -114,7 +114,7 @@ def test_an_existing_signature_is_replaced_only_when_agreed(
     context: AppContext,
     loop,
     tmp_path: Path,
-    demo,  # noqa: F811
+    demo,
 ) -> None:
     doc = tmp_path / "a.txt"
     doc.write_text("hello")
@@ -137,7 +137,7 @@ def test_an_existing_signature_is_replaced_only_when_agreed(
 
 def test_empty_file_is_a_plain_message(
     qtbot, context: AppContext, loop, tmp_path: Path, demo
-) -> None:  # noqa: F811
+) -> None:
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
     page, _, prompter = make_page(qtbot, context, approve(demo["citizen_sign"]))
@@ -151,7 +151,7 @@ def test_empty_file_is_a_plain_message(
 
 def test_refusing_in_the_dialog_writes_nothing(
     qtbot, context: AppContext, loop, tmp_path: Path, demo
-) -> None:  # noqa: F811
+) -> None:
     doc = tmp_path / "a.txt"
     doc.write_text("hello")
     no = ScriptedAnswer(key=demo["citizen_sign"].path, password="Qwerty12", decision="cancel")
@@ -163,7 +163,7 @@ def test_refusing_in_the_dialog_writes_nothing(
     assert sorted(os.listdir(tmp_path)) == ["a.txt"]
 
 
-def test_timestamp_needs_a_tsa_and_xml_is_never_stamped(qtbot, context: AppContext) -> None:  # noqa: F811
+def test_timestamp_needs_a_tsa_and_xml_is_never_stamped(qtbot, context: AppContext) -> None:
     page, _, _ = make_page(qtbot, context, [])
     assert not page.timestamp.isEnabled()
     assert page.no_tsa.isVisibleTo(page)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from pages_support import context  # noqa: F401
+from pages_support import context_fixture  # noqa: F401
 from PySide6.QtGui import QGuiApplication
 
 from signer_app.crypto import cms, xmldsig
@@ -35,7 +35,7 @@ def test_a_valid_attached_signature_reads_plainly_and_copies(
     context: AppContext,
     tmp_path: Path,
     citizen_sign,
-    demo,  # noqa: F811
+    demo,
 ) -> None:
     signed = tmp_path / "a.txt.cms"
     signed.write_bytes(cms.sign(b"hello", citizen_sign))
@@ -55,7 +55,7 @@ def test_detached_signature_asks_for_the_original_then_checks_it(
     qtbot,
     context: AppContext,
     tmp_path: Path,
-    citizen_sign,  # noqa: F811
+    citizen_sign,
 ) -> None:
     original = tmp_path / "report.pdf"
     original.write_bytes(b"%PDF report")
@@ -95,7 +95,7 @@ def test_bad_signature_files_are_a_plain_message(
     qtbot,
     context: AppContext,
     tmp_path: Path,
-    content: bytes,  # noqa: F811
+    content: bytes,
 ) -> None:
     signed = tmp_path / "bad.cms"
     signed.write_bytes(content)

@@ -155,7 +155,7 @@ class DiagnosticsPage(QWidget):
         self.fix_button = QPushButton()
         self.fix_button.clicked.connect(self.fix)
         self.refresh_button = QPushButton()
-        self.refresh_button.clicked.connect(self.refresh)
+        self.refresh_button.clicked.connect(lambda: self.refresh())
         self.copy_button = QPushButton()
         self.copy_button.clicked.connect(self.copy_report)
         self.info = QLabel()
@@ -219,19 +219,23 @@ class DiagnosticsPage(QWidget):
             self.stores.setItem(row, 0, QTableWidgetItem(status.db.label))
             self.stores.setItem(row, 1, QTableWidgetItem(t(f"page.diag.state.{state}")))
 
-    def refresh(self) -> None:
-        """Ask certutil about every store, in a pool thread."""
+    def refresh(self, note: str = "") -> None:
+        """Ask certutil about every store, in a pool thread; ``note`` is shown once done."""
         self._show_root()
         if not self.root_pem.exists():
             self.checks += 1
             return
         self.info.setText(self.translator.text("page.diag.checking"))
         root_pem, home = self.root_pem, self.home
-        run_blocking(lambda: trust.status(root_pem, home), self._checked, self._failed)
+        run_blocking(
+            lambda: trust.status(root_pem, home),
+            lambda states: self._checked(states, note),
+            self._failed,
+        )
 
-    def _checked(self, states: list[trust.DbStatus]) -> None:
+    def _checked(self, states: list[trust.DbStatus], note: str = "") -> None:
         self.checks += 1
-        self.info.clear()
+        self.info.setText(note)
         self.states = states
         self._fill_stores()
 
@@ -246,8 +250,7 @@ class DiagnosticsPage(QWidget):
         root_pem, home = self.root_pem, self.home
 
         def done(_lines: list[str]) -> None:
-            self.info.setText(self.translator.text("page.diag.fixed"))
-            self.refresh()
+            self.refresh(self.translator.text("page.diag.fixed"))
 
         run_blocking(lambda: trust.install(root_pem, home), done, self._failed)
 
