@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,9 +53,12 @@ from ..crypto.errors import (
     UnsupportedAlgorithm,
     WrongPassword,
 )
+from ..crypto.identity import identity_of
 from ..crypto.keystores import KeyEntry, open_pkcs12
 from ..crypto.pkcs11 import Pkcs11Token
 from .errors import ActionCanceled, NotAvailable, StorageEmpty, StorageUnknown, TooManyAttempts
+from .file_signing import Cancelled, SignFormat, prepare
+from .file_signing import Progress as FileProgress
 from .filters import Candidate, KeyFilter, filters_for, refusals
 from .origins import OriginPolicy
 from .prompter import (
@@ -73,6 +77,7 @@ from .prompter import (
     RefusedKey,
     SignRequestView,
 )
+from .request_log import LoggedRequest, Outcome, RequestLog
 from .tokens import TOKEN_STORAGES as DRIVER_STORAGES
 from .tokens import TokenRegistry, environment_registry
 
@@ -330,6 +335,28 @@ class SigningService:
         names: Sequence[str] | None = None,
         fits: Callable[[KeyEntry], None] | None = None,
     ) -> tuple[T, KeyEntry]:
+        """``_approved_unlogged``, recorded in the request log whatever the outcome."""
+        try:
+            result, entry = await self._approved_unlogged(
+                query, kind, documents, sign, detached=detached, names=names, fits=fits
+            )
+        except BaseException as error:
+            await self._log_request(query.origin, kind, len(documents), None, error)
+            raise
+        await self._log_request(query.origin, kind, len(documents), entry, None)
+        return result, entry
+
+    async def _approved_unlogged(
+        self,
+        query: KeyQuery,
+        kind: Kind,
+        documents: Sequence[bytes],
+        sign: Callable[[KeyEntry], T],
+        *,
+        detached: bool = False,
+        names: Sequence[str] | None = None,
+        fits: Callable[[KeyEntry], None] | None = None,
+    ) -> tuple[T, KeyEntry]:
         """The common flow: key -> confirm -> sign, under the one-dialog lock. ``fits`` raises
         when the chosen key cannot do what is asked (a hash of another size): the person hears
         why instead of being asked to approve a signature that cannot be made."""
@@ -376,14 +403,19 @@ class SigningService:
         """The key the person picks (getKeyInfo): the page learns its certificate, nothing is
         signed, so there is no second confirmation: picking the key is the consent."""
         self.check_storages(query.storages)
-        self._check_origin(query.origin)
-        async with self._dialog:
-            try:
-                self._check_origin(query.origin)
-                entry, _ = await self._choose(query, "key_info")
-                return entry
-            finally:
-                self._release()
+        try:
+            self._check_origin(query.origin)
+            async with self._dialog:
+                try:
+                    self._check_origin(query.origin)
+                    entry, _ = await self._choose(query, "key_info")
+                finally:
+                    self._release()
+        except BaseException as error:
+            await self._log_request(query.origin, "key_info", 0, None, error)
+            raise
+        await self._log_request(query.origin, "key_info", 0, entry, None)
+        return entry
 
     async def sign_cms(
         self,
@@ -500,6 +532,106 @@ class SigningService:
         encoded = [x.encode("utf-8", "replace") for x in xmls]
         documents, entry = await self._approved(query, "xml", encoded, sign)
         return SignResult(documents=tuple(documents), certificate=entry.certificate)
+
+    # ------------------------------------------------------------------ request log
+
+    # The Sites page's log; None keeps no log (the CLI, most tests).
+    request_log: RequestLog | None = None
+
+    async def _log_request(
+        self,
+        origin: str | None,
+        kind: str,
+        count: int,
+        entry: KeyEntry | None,
+        error: BaseException | None,
+    ) -> None:
+        """Record one request's outcome; a log that cannot be written never fails a request."""
+        if self.request_log is None:
+            return
+        outcome: Outcome = "done"
+        code = None
+        if isinstance(error, ActionCanceled | asyncio.CancelledError):
+            blocked = self.origins is not None and self.origins.decision(origin) == "deny"
+            outcome = "blocked" if blocked and entry is None else "refused"
+        elif isinstance(error, QalamError):
+            outcome, code = "failed", error.code
+        elif error is not None:
+            outcome, code = "failed", "internal"
+        owner = None
+        if entry is not None:
+            owner = identity_of(entry.certificate).common_name
+        item = LoggedRequest(self._clock(), origin, kind, count, owner, outcome, code)
+        try:
+            await asyncio.to_thread(self.request_log.record, item)
+        except (OSError, QalamError) as exc:
+            audit.warning("request log not written: %s", exc)
+
+    # ------------------------------------------------------------------ local files
+
+    async def sign_file(
+        self,
+        query: KeyQuery,
+        path: Path,
+        out: Path,
+        *,
+        fmt: SignFormat = "cms",
+        detached: bool = False,
+        timestamp: bool = False,
+        overwrite: bool = False,
+        progress: FileProgress | None = None,
+        cancel: Cancelled | None = None,
+    ) -> Path:
+        """Sign a local file into ``out`` (the Sign page): the same key choice and confirmation
+        as every request (``query.origin`` None: this computer's user). A detached CMS streams
+        in constant memory; ``progress(done, total)`` is called from a worker thread; ``cancel``
+        (or cancelling the task) stops at the next chunk. A cancelled or failed job leaves no
+        output file (service/file_signing.py); ``out`` is replaced only with ``overwrite``."""
+        self.check_storages(query.storages)
+        if timestamp and fmt == "xml":
+            raise InvalidInput("xml timestamp", reason="XML signatures are not timestamped here")
+        tsa = require_timestamp(self.tsa) if timestamp else None
+        job = await asyncio.to_thread(prepare, Path(path), Path(out), fmt, detached, overwrite)
+        stopped = threading.Event()
+
+        def stop() -> bool:
+            return stopped.is_set() or (cancel is not None and cancel())
+
+        entry: KeyEntry | None = None
+        try:
+            self._check_origin(query.origin)
+            async with self._dialog:
+                try:
+                    self._check_origin(query.origin)
+                    entry, key_view = await self._choose(query, "sign")
+                    request = SignRequestView(
+                        query.origin, job.kind, (job.view,), key_view, job.detached, query.locale
+                    )
+                    decision = await self.prompter.confirm(request)
+                    if decision is not True:
+                        raise self._refused(query.origin, decision, "not approved")
+                    stamp = tsa.stamp if tsa is not None else None
+                    work = asyncio.ensure_future(
+                        asyncio.to_thread(job.run, entry, stamp, progress, stop)
+                    )
+                    try:
+                        await asyncio.shield(work)
+                    except asyncio.CancelledError:
+                        stopped.set()  # the worker removes its temporary file, then ends
+                        await asyncio.wait([work])
+                        raise
+                    except ActionCanceled:
+                        raise
+                    except QalamError as error:
+                        await self.prompter.report_error(query.origin, error, query.locale)
+                        raise
+                finally:
+                    self._release()  # a token session ends with its request
+        except BaseException as error:
+            await self._log_request(query.origin, job.kind, 1, entry, error)
+            raise
+        await self._log_request(query.origin, job.kind, 1, entry, None)
+        return job.out
 
     async def choose_file(self, origin: str | None, extension: str, directory: str) -> Path:
         """showFileChooser: the path the person picks (ActionCanceled if they do not)."""

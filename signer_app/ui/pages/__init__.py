@@ -1,0 +1,1 @@
+"""The main window's pages: My keys, Sign, Verify, Sites, Settings, Diagnostics."""
