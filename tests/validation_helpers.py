@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import uvicorn
 from cryptography import x509
 
@@ -95,3 +96,10 @@ def running_ca(folder: Path) -> Iterator[RunningCa]:
         server.should_exit = True
         thread.join(10)
         instance.close()
+
+
+@pytest.fixture(scope="session")
+def bundled_ca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCa]:
+    """One served CA per test module that imports this fixture."""
+    with running_ca(tmp_path_factory.mktemp("bundled-ca")) as ca:
+        yield ca

@@ -299,6 +299,7 @@ class _CertFetcher(CertificateFetcher):
         owner = self._owner
         cached: list[asn1_x509.Certificate] | None = owner.cache._get(owner.cache._certs, url)
         if cached is not None:
+            owner.certs_from_aia.extend(cached)
             return cached
         try:
             body, content_type = owner.transport.get(rewrite_url(url, owner.rewrites))

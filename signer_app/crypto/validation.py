@@ -397,9 +397,23 @@ class _Run:
             if problems and set(problems) - {cms.TIMESTAMP_INVALID}:
                 verdict.worsen(TOTAL_FAILED, "SIG_CRYPTO_FAILURE")
         identity = identity_of(certificate) if certificate is not None else None
-        timestamps = tuple(self._timestamp(t, signature_value) for t in tokens)
+        checked = [self._token(t, signature_value) for t in tokens]
+        # The signer's chain is validated first, at the earliest genTime of the tokens that
+        # verify: its CA certificates (fetched by AIA) are then at hand for the TSA's chain,
+        # which the token does not carry. Should that timestamp fail, the chain is redone.
+        optimistic = min((tok.gen_time for tok, _ in checked if tok is not None), default=None)
+        chain: tuple[ChainLink, ...] = ()
+        revocation: RevocationStatus | None = None
+        signer_verdict = _Verdict()
+        leaf = _asn1(certificate) if certificate is not None else None
+        if leaf is not None and verdict.indication != TOTAL_FAILED:
+            chain, revocation = self._signer_chain(leaf, optimistic, claimed, signer_verdict)
+        timestamps = tuple(self._tsa_check(tok, problem) for tok, problem in checked)
         valid_times = [t.time for t in timestamps if t.valid and t.time is not None]
         poe = min(valid_times) if valid_times else None
+        if leaf is not None and verdict.indication != TOTAL_FAILED and poe != optimistic:
+            signer_verdict = _Verdict()
+            chain, revocation = self._signer_chain(leaf, poe, claimed, signer_verdict)
         for stamp in timestamps:
             if not stamp.valid:
                 verdict.worsen(
@@ -410,12 +424,11 @@ class _Run:
         level: Level | None = None
         if verdict.indication != TOTAL_FAILED:
             level = "T" if poe is not None else "B"
-        chain: tuple[ChainLink, ...] = ()
-        revocation: RevocationStatus | None = None
         if certificate is None:
             verdict.worsen(INDETERMINATE, "NO_SIGNING_CERTIFICATE_FOUND")
         elif verdict.indication != TOTAL_FAILED:
-            chain, revocation = self._signer_chain(_asn1(certificate), poe, claimed, verdict)
+            verdict.worsen(signer_verdict.indication, signer_verdict.sub)
+            verdict.warnings.extend(signer_verdict.warnings)
         if poe is not None:
             when: datetime | None = poe
             source: Literal["timestamp", "claimed", "none"] = "timestamp"
@@ -561,11 +574,17 @@ class _Run:
 
     # timestamps
 
-    def _timestamp(self, token_der: bytes, signature_value: bytes) -> TimestampReport:
+    def _token(
+        self, token_der: bytes, signature_value: bytes
+    ) -> tuple[tsp.TimeStampToken | None, str | None]:
         try:
-            token = tsp.verify_token(token_der, signature_value)
+            return tsp.verify_token(token_der, signature_value), None
         except QalamError as error:
-            return TimestampReport(None, False, None, problem=error.message("en"))
+            return None, error.message("en")
+
+    def _tsa_check(self, token: tsp.TimeStampToken | None, problem: str | None) -> TimestampReport:
+        if token is None:
+            return TimestampReport(None, False, None, problem=problem)
         tsa_cert = _asn1(token.tsa_certificate)
         tsa_name = _name(tsa_cert)
         outcome = self._path(tsa_cert, token.gen_time, {"digital_signature"}, {"time_stamping"})
