@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from validation_helpers import CERTIFIED_BASE, RunningCa, bundled_ca  # noqa: F401
+from validation_helpers import CERTIFIED_BASE, RunningCa
 
 from signer_app.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, main
 
 
 @pytest.fixture
-def online(bundled_ca: RunningCa, tmp_path: Path) -> list[str]:  # noqa: F811
+def online(bundled_ca: RunningCa, tmp_path: Path) -> list[str]:
     """`verify` options reaching the served bundled CA, with a fresh trust store (demo roots)."""
     return ["--url-map", f"{CERTIFIED_BASE}={bundled_ca.url}", "--data-dir", str(tmp_path / "home")]
 

@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 import uvicorn
 from cryptography import x509
 
@@ -61,10 +60,17 @@ class RunningCa:
         """Online validation against this CA, with a fresh cache unless one is given."""
         return Fetching(HttpTransport(timeout=5), cache or RevocationCache(), self.rewrites)
 
-    def revoke(self, certificate: x509.Certificate, reason: str = "key_compromise") -> None:
-        """Revoke through the CA's authority layer and drop the server's cached OCSP answers."""
+    def revoke(
+        self,
+        certificate: x509.Certificate,
+        reason: str = "key_compromise",
+        later: dt.timedelta = dt.timedelta(0),
+    ) -> None:
+        """Revoke (dated ``later`` from now) through the CA's authority layer, and drop the
+        server's cached OCSP answers."""
         serial = format(certificate.serial_number, "x")
-        authority.revoke(self.instance.db, serial, reason, actor="test")
+        when = dt.datetime.now(dt.UTC) + later
+        authority.revoke(self.instance.db, serial, reason, actor="test", now=when)
         self.app.state.ca.revoked([serial])  # type: ignore[attr-defined]
 
     @property
@@ -96,10 +102,3 @@ def running_ca(folder: Path) -> Iterator[RunningCa]:
         server.should_exit = True
         thread.join(10)
         instance.close()
-
-
-@pytest.fixture(scope="session")
-def bundled_ca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCa]:
-    """One served CA per test module that imports this fixture."""
-    with running_ca(tmp_path_factory.mktemp("bundled-ca")) as ca:
-        yield ca

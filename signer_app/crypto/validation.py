@@ -519,6 +519,9 @@ class _Run:
         key_usage: set[str],
         eku: set[str] | None,
     ) -> _PathOutcome:
+        if leaf.self_signed != "no" and leaf.dump() not in {a.dump() for a in self.anchors}:
+            note = f"{_name(leaf)} is self-signed and not a trust anchor"
+            return _PathOutcome(None, INDETERMINATE, "NO_CERTIFICATE_CHAIN_FOUND", note)
         context = self._context(moment, revinfo=False)
         validator = CertificateValidator(leaf, self.extra, validation_context=context)
         try:
