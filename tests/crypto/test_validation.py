@@ -54,7 +54,7 @@ def validate(signature: bytes, ca: RunningCa, **options: object) -> object:
 
 
 def test_a_timestamped_demo_signature_passes_with_ocsp_good(bundled_ca, stamped, demo) -> None:
-    report = validate(stamped(demo["citizen_sign"].open()))
+    report = validate(stamped(demo["citizen_sign"].open()), bundled_ca)
     assert report.indication == TOTAL_PASSED, report.signers[0].warnings
     signer = report.signers[0]
     assert signer.level == "T"
@@ -78,7 +78,7 @@ def test_a_signature_by_a_certificate_revoked_before_signing_fails(
 ) -> None:
     entry = demo["revoked_sign"].open()
     for signature in (cms.sign(DOCUMENT, entry), stamped(entry)):
-        report = validate(signature)
+        report = validate(signature, bundled_ca)
         assert (report.indication, report.sub_indication) == (TOTAL_FAILED, "REVOKED")
         assert report.signers[0].revocation.status == "revoked"
 
@@ -91,23 +91,23 @@ def test_revoked_after_a_timestamped_signing_still_passes(bundled_ca, stamped, d
     )
     # Times are whole seconds: revoke two seconds on, so the stamp is strictly earlier.
     bundled_ca.revoke(entry.certificate, later=dt.timedelta(seconds=2))
-    report = validate(signature)
+    report = validate(signature, bundled_ca)
     assert report.indication == TOTAL_PASSED
     signer = report.signers[0]
     assert signer.revocation.status == "revoked"
     assert signer.revocation.revoked_at > signer.signing_time
     assert any("after the timestamped signing" in w for w in signer.warnings)
     # without a timestamp nothing proves the signature is older than the revocation
-    report = validate(unstamped)
+    report = validate(unstamped, bundled_ca)
     assert (report.indication, report.sub_indication) == (INDETERMINATE, "REVOKED_NO_POE")
 
 
 def test_an_expired_certificate_without_timestamp_follows_the_policy(bundled_ca, demo) -> None:
     signature = cms.sign(DOCUMENT, demo["expired_sign"].open())
-    report = validate(signature)
+    report = validate(signature, bundled_ca)
     assert (report.indication, report.sub_indication) == (INDETERMINATE, "OUT_OF_BOUNDS_NO_POE")
     strict = ValidationPolicy(expired_without_poe="failed")
-    report = validate(signature, policy=strict)
+    report = validate(signature, bundled_ca, policy=strict)
     assert (report.indication, report.sub_indication) == (TOTAL_FAILED, "EXPIRED")
 
 
@@ -186,7 +186,7 @@ def test_a_tampered_timestamp_is_not_used(bundled_ca, stamped, demo) -> None:
     # signature: anyone can change them)
     at = genuine.find(token) + len(token) - 10
     tampered = genuine[:at] + bytes([genuine[at] ^ 0x01]) + genuine[at + 1 :]
-    report = validate(tampered)
+    report = validate(tampered, bundled_ca)
     assert (report.indication, report.sub_indication) == (INDETERMINATE, "SIG_CONSTRAINTS_FAILURE")
     signer = report.signers[0]
     assert not signer.timestamps[0].valid
@@ -216,7 +216,7 @@ def _swap_signer_certificate(signature: bytes, other: x509.Certificate) -> bytes
 def test_a_cms_whose_signer_certificate_was_swapped_fails(bundled_ca, demo) -> None:
     signature = cms.sign(DOCUMENT, demo["citizen_sign"].open())
     swapped = _swap_signer_certificate(signature, demo["ceo_sign"].open().certificate)
-    report = validate(swapped)
+    report = validate(swapped, bundled_ca)
     assert (report.indication, report.sub_indication) == (TOTAL_FAILED, "SIG_CRYPTO_FAILURE")
 
 
