@@ -185,10 +185,11 @@ def _verification_inputs(args: argparse.Namespace) -> dict[str, Any]:
     from .service.http_fetch import HttpTransport
     from .service.trust_store import TrustStore, read_certificates
 
-    anchors = TrustStore(_data_dir(args)).certificates()
+    store = TrustStore(_data_dir(args))
+    anchors = store.certificates()
     for path in args.anchors or ():
         anchors += read_certificates(_read_input(path), path)
-    intermediates = []
+    intermediates = store.intermediates()
     for path in args.intermediates or ():
         intermediates += read_certificates(_read_input(path), path)
     policy = ValidationPolicy(

@@ -208,3 +208,55 @@ def test_an_unstamped_signature_has_no_timestamp(online, citizen, document, caps
     capsys.readouterr()
     main(["verify", str(document) + ".cms", "--json", *online])
     assert json.loads(capsys.readouterr().out)["signers"][0]["timestamp_time"] is None
+
+
+def test_trust_anchors_list_add_remove(tmp_path: Path, capsys) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from service.test_trust_store import make_certificate
+
+    home = ["--data-dir", str(tmp_path / "home")]
+    assert main(["trust-anchors", "list", "--json", *home]) == EXIT_OK
+    listed = json.loads(capsys.readouterr().out)
+    assert {row["origin"] for row in listed} == {"demo"}
+    root = tmp_path / "root.pem"
+    root.write_bytes(make_certificate(ca=True).public_bytes(Encoding.PEM))
+    assert main(["trust-anchors", "add", str(root), *home]) == EXIT_OK
+    assert "Trusted now" in capsys.readouterr().out
+    assert main(["trust-anchors", "remove", listed[0]["sha256"][:10], *home]) == EXIT_OK
+    assert "No longer trusted" in capsys.readouterr().out
+    assert main(["trust-anchors", "list", "--json", *home]) == EXIT_OK
+    origins = sorted(row["origin"] for row in json.loads(capsys.readouterr().out))
+    assert origins == ["demo", "user"]
+    leaf = tmp_path / "leaf.pem"
+    leaf.write_bytes(make_certificate(ca=False).public_bytes(Encoding.PEM))
+    assert main(["trust-anchors", "add", str(leaf), *home]) == EXIT_ERROR
+    assert "not a CA certificate" in capsys.readouterr().err
+
+
+def test_verify_a_revoked_signer_exits_1_and_says_why(online, demo, document, monkeypatch, capsys):
+    key = demo["revoked_sign"]
+    monkeypatch.setenv("QALAM_PASSWORD", key.password)
+    out = document.with_suffix(".cms")
+    assert main(["sign", str(document), "-k", str(key.path), "-o", str(out)]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["verify", str(out), *online]) == EXIT_INVALID
+    text = capsys.readouterr().out
+    assert "NOT VALID (TOTAL_FAILED / REVOKED" in text
+    assert "REVOKED at" in text
+
+
+def test_verify_offline_cannot_confirm_and_exits_1(citizen, document, tmp_path, capsys) -> None:
+    main(["sign", str(document), "-k", str(citizen.path)])
+    capsys.readouterr()
+    home = ["--data-dir", str(tmp_path / "home")]
+    code = main(["verify", str(document) + ".cms", "--offline", "--json", *home])
+    assert code == EXIT_INVALID
+    report = json.loads(capsys.readouterr().out)
+    assert (report["indication"], report["sub_indication"]) == ("INDETERMINATE", "TRY_LATER")
+    assert report["signers"][0]["revocation"]["status"] == "unknown"
+
+
+def test_verify_refuses_a_bad_url_map_with_exit_2(citizen, document, capsys) -> None:
+    main(["sign", str(document), "-k", str(citizen.path)])
+    assert main(["verify", str(document) + ".cms", "--url-map", "nonsense"]) == EXIT_ERROR
+    assert "FROM=TO" in capsys.readouterr().err

@@ -28,6 +28,8 @@ from ..crypto.errors import FileIOError, InvalidInput
 FILE_NAME = "trust-anchors.json"
 FORMAT_VERSION = 1
 DEMO_ROOTS = Path(__file__).resolve().parents[2] / "certs" / "trust" / "demo-roots.pem"
+# The demo roots and their issuing CAs: the issuing CAs help build chains offline.
+DEMO_CHAIN = DEMO_ROOTS.with_name("demo-chain.pem")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +129,21 @@ class TrustStore:
                 raise InvalidInput(str(self.path), reason=reason) from None
             out.append(Anchor(certificate, "user", added))
         return out
+
+    def intermediates(self) -> list[x509.Certificate]:
+        """CA certificates that are not anchors but help build chains (the demo issuing CAs,
+        while the demo roots are trusted), so that validation works offline too."""
+        if self.builtin != DEMO_ROOTS or not DEMO_CHAIN.is_file():
+            return []
+        trusted = {a.sha256 for a in self.anchors()}
+        chain = read_certificates(DEMO_CHAIN.read_bytes(), str(DEMO_CHAIN))
+        return [
+            c
+            for c in chain
+            if c.issuer != c.subject
+            and fingerprint(c) not in trusted
+            and any(fingerprint(a) in trusted for a in chain if a.subject == c.issuer)
+        ]
 
     def certificates(self) -> list[x509.Certificate]:
         """The anchors' certificates (what validation takes)."""

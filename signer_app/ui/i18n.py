@@ -82,7 +82,7 @@ class Translator(QObject):
 
     @property
     def language(self) -> str:
-        """"kk", "ru" or "en"."""
+        """ "kk", "ru" or "en"."""
         return self._language
 
     def set_language(self, language: str) -> None:

@@ -91,3 +91,11 @@ def test_a_damaged_store_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
     path.write_text(json.dumps({"version": 1, "user": [{"pem": "x", "added": "y"}], "removed": []}))
     with pytest.raises(InvalidInput, match="unreadable certificate"):
         TrustStore(tmp_path).anchors()
+
+
+def test_the_demo_issuing_cas_help_only_while_their_root_is_trusted(tmp_path: Path) -> None:
+    store = TrustStore(tmp_path)
+    assert len(store.intermediates()) == 2
+    nac_root = next(a for a in store.anchors() if "МО " not in a.subject)
+    store.remove(nac_root.sha256)
+    assert len(store.intermediates()) == 1
