@@ -611,16 +611,6 @@ def _run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-def anchors_from_pem(blob: bytes) -> list[x509.Certificate]:
-    """Every certificate of a PEM bundle."""
-    return list(x509.load_pem_x509_certificates(blob))
-
-
-def certificates_sha256(certificates: Iterable[x509.Certificate]) -> list[str]:
-    """SHA-256 fingerprints (hex) of certificates, for logs and reports."""
-    return [hashlib.sha256(c.public_bytes(Encoding.DER)).hexdigest() for c in certificates]
-
-
 __all__ = [
     "INDETERMINATE",
     "OFFLINE",
