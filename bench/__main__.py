@@ -11,6 +11,9 @@ from pathlib import Path
 
 from .raw import Raw
 
+# Benchmarks named without the bench_ prefix (one module per subject).
+NAMED = ("validation",)
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the bench_* modules (all, or those named) and print their figures as JSON."""
@@ -20,7 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     here = Path(__file__).parent
     modules = sorted(
-        m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_")
+        m.name
+        for m in pkgutil.iter_modules([str(here)])
+        if m.name.startswith("bench_") or m.name in NAMED
     )
     if args.names:
         modules = [m for m in modules if m.removeprefix("bench_") in args.names]

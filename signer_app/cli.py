@@ -1,7 +1,9 @@
 """`qalam`: the command line front door (keys, sign, verify, demo, serve).
 
-Exit statuses: 0 done (or every signature valid), 1 a signature is not valid, 2 an error a person
-can fix (unreadable input, wrong password, missing file), 130 interrupted. Errors print one plain
+Exit statuses: 0 done (for `verify`: the verdict is TOTAL_PASSED), 1 a signature is not valid
+(`verify`: TOTAL_FAILED, or INDETERMINATE: it cannot be confirmed, e.g. revocation unknown or no
+chain to a trusted root), 2 an error a person can fix (unreadable input, wrong password, missing
+file, bad options), 130 interrupted. Errors print one plain
 sentence; ``--debug`` adds the detail and the traceback.
 """
 
@@ -26,13 +28,7 @@ from .cli_support import password_from as _password
 from .crypto import cms, xmldsig
 from .crypto.errors import FileIOError, FileNotFound, InvalidInput, QalamError
 from .crypto.keystores import KeyEntry, change_password, open_pkcs12
-from .render import (
-    SignerView,
-    entry_json,
-    entry_lines,
-    verification_json,
-    verification_lines,
-)
+from .render import entry_json, entry_lines
 
 # The bundled CA's TSA (service/tsa_client.DEFAULT_TSA_URL; repeated to keep imports lazy).
 DEFAULT_TSA_URL = "http://127.0.0.1:8080/tsp"
@@ -159,33 +155,102 @@ def _looks_like_xml(blob: bytes) -> bool:
     return blob.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
+def _verification_inputs(args: argparse.Namespace) -> dict[str, Any]:
+    """Anchors, intermediates, policy and fetching for `verify`, from its options."""
+    from .crypto.revocation import RevocationCache, parse_rewrites
+    from .crypto.validation import Fetching, ValidationPolicy
+    from .service.http_fetch import HttpTransport
+    from .service.trust_store import TrustStore, read_certificates
+
+    store = TrustStore(_data_dir(args))
+    anchors = store.certificates()
+    for path in args.anchors or ():
+        anchors += read_certificates(_read_input(path), path)
+    intermediates = store.intermediates()
+    for path in args.intermediates or ():
+        intermediates += read_certificates(_read_input(path), path)
+    policy = ValidationPolicy(
+        revocation="hard-fail" if args.hard_fail else "soft-fail",
+        expired_without_poe="failed" if args.expired_fails else "indeterminate",
+    )
+    rewrites = parse_rewrites(args.url_map or ())
+    transport = None if args.offline else HttpTransport(timeout=args.timeout)
+    fetching = Fetching(transport, RevocationCache(), rewrites)
+    return {
+        "anchors": anchors,
+        "intermediates": intermediates,
+        "policy": policy,
+        "fetching": fetching,
+    }
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Check every signature of a CMS or XML file; exit 0 only if all are valid."""
+    """Validate every signature of a CMS or XML file: mathematics, chain, revocation, timestamps.
+
+    Exit 0 only when the verdict is TOTAL_PASSED; 1 for TOTAL_FAILED or INDETERMINATE; 2 when
+    the file cannot be read or the options are wrong.
+    """
+    from .crypto.validation import validate_cms, validate_xml
+    from .render import report_json, report_lines
+
     blob = _read_input(args.signed)
+    inputs = _verification_inputs(args)
     if _looks_like_xml(blob):
-        xml_result = xmldsig.verify_xml(blob)
-        kind, valid, detached = "xml", xml_result.valid, False
-        signers = [SignerView(s.certificate, s.valid, s.problems) for s in xml_result.signatures]
+        report = validate_xml(blob, **inputs)
+    elif args.data:
+        try:
+            with Path(args.data).open("rb") as stream:
+                report = validate_cms(blob, stream=stream, **inputs)
+        except FileNotFoundError:
+            raise FileNotFound(args.data, path=args.data) from None
     else:
-        if args.data:
-            try:
-                with Path(args.data).open("rb") as stream:
-                    cms_result = cms.verify(blob, stream=stream)
-            except FileNotFoundError:
-                raise FileNotFound(args.data, path=args.data) from None
-        else:
-            cms_result = cms.verify(blob)
-        kind, valid, detached = "cms", cms_result.valid, cms_result.detached
-        signers = [
-            SignerView(s.certificate, s.valid, s.problems, s.signing_time, s.timestamp_time)
-            for s in cms_result.signers
-        ]
+        report = validate_cms(blob, **inputs)
     if args.json:
-        report = verification_json(kind, valid, signers, detached)
-        print(json.dumps(report, ensure_ascii=False, indent=2))
+        print(json.dumps(report_json(report), ensure_ascii=False, indent=2))
     else:
-        print("\n".join(verification_lines(kind, valid, signers)))
-    return EXIT_OK if valid else EXIT_INVALID
+        print("\n".join(report_lines(report)))
+    return EXIT_OK if report.passed else EXIT_INVALID
+
+
+def cmd_trust_anchors(args: argparse.Namespace) -> int:
+    """List, add or remove the trust anchors signatures are validated against."""
+    from .service.trust_store import TrustStore
+
+    store = TrustStore(_data_dir(args))
+    if args.anchors_cmd == "list":
+        anchors = store.anchors()
+        if args.json:
+            rows = [
+                {
+                    "sha256": a.sha256,
+                    "subject": a.subject,
+                    "origin": a.origin,
+                    "not_after": a.certificate.not_valid_after_utc.isoformat(),
+                }
+                for a in anchors
+            ]
+            print(json.dumps(rows, ensure_ascii=False, indent=2))
+            return EXIT_OK
+        if not anchors:
+            print(
+                "No trust anchors: no signature can be validated. Add one with "
+                "`qalam trust-anchors add ROOT.pem`."
+            )
+        for anchor in anchors:
+            origin = "demo (TEST ONLY)" if anchor.origin == "demo" else "added by you"
+            until = f"{anchor.certificate.not_valid_after_utc:%Y-%m-%d}"
+            print(f"{anchor.sha256[:16]}  {anchor.subject}  [{origin}; valid to {until}]")
+        return EXIT_OK
+    if args.anchors_cmd == "add":
+        added = store.add(_read_input(args.file), args.file)
+        if not added:
+            print("Already trusted: nothing changed.")
+        for anchor in added:
+            print(f"Trusted now: {anchor.subject} (SHA-256 {anchor.sha256})")
+        return EXIT_OK
+    removed = store.remove(args.sha256)
+    print(f"No longer trusted: {removed.subject} (SHA-256 {removed.sha256})")
+    return EXIT_OK
 
 
 SCRIPTED_BANNER = """\
@@ -504,11 +569,57 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sign.set_defaults(func=cmd_sign)
 
-    verify = sub.add_parser("verify", help="check the signatures of a CMS or XML file")
+    verify = sub.add_parser(
+        "verify",
+        help="validate the signatures of a CMS or XML file (exit 0 valid, 1 not, 2 error)",
+    )
     verify.add_argument("signed")
     verify.add_argument("--data", help="the original file, for a detached signature")
     verify.add_argument("--json", action="store_true")
+    verify.add_argument(
+        "--offline", action="store_true", help="fetch nothing: revocation is then unknown"
+    )
+    verify.add_argument(
+        "--hard-fail",
+        action="store_true",
+        help="unknown revocation fails the signature (default: cannot be confirmed)",
+    )
+    verify.add_argument(
+        "--expired-fails",
+        action="store_true",
+        help="an expired certificate without a timestamp fails (default: cannot be confirmed)",
+    )
+    verify.add_argument(
+        "--anchors", action="append", metavar="PEM", help="also trust these roots (this run)"
+    )
+    verify.add_argument(
+        "--intermediates", action="append", metavar="PEM", help="CA certificates to build with"
+    )
+    verify.add_argument(
+        "--url-map",
+        action="append",
+        metavar="FROM=TO",
+        help="fetch URLs starting with FROM from TO instead (a CA served elsewhere)",
+    )
+    verify.add_argument("--timeout", type=float, default=5.0, help="per request, seconds (5)")
+    verify.add_argument("--data-dir", help="where the trust store lives (else $QALAM_HOME)")
     verify.set_defaults(func=cmd_verify)
+
+    anchors_parser = sub.add_parser(
+        "trust-anchors", help="the roots signatures are validated against"
+    )
+    anchors_sub = anchors_parser.add_subparsers(dest="anchors_cmd", required=True)
+    listing = anchors_sub.add_parser("list", help="show the trusted roots")
+    listing.add_argument("--json", action="store_true")
+    adding = anchors_sub.add_parser("add", help="trust the CA certificates of a PEM or DER file")
+    adding.add_argument("file")
+    removing = anchors_sub.add_parser("remove", help="stop trusting a root")
+    removing.add_argument("sha256", help="its SHA-256 fingerprint, or its first 8+ hex digits")
+    for one in (listing, adding, removing):
+        one.add_argument(
+            "--data-dir", help="the data dir (else $QALAM_HOME or ~/.local/share/qalam)"
+        )
+        one.set_defaults(func=cmd_trust_anchors)
 
     serve = sub.add_parser("serve", help="run the NCALayer-compatible API without a window")
     serve.add_argument("--port", type=int, default=13579, help="TLS WebSocket port (13579)")

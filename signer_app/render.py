@@ -11,6 +11,8 @@ from cryptography import x509
 
 from .crypto.identity import Identity, identity_of
 from .crypto.keystores import KeyEntry
+from .crypto.revocation import RevocationStatus
+from .crypto.validation import ChainLink, SignerReport, TimestampReport, ValidationReport
 
 
 def identity_json(who: Identity, now: datetime | None = None) -> dict[str, Any]:
@@ -138,4 +140,154 @@ def verification_lines(kind: str, valid: bool, signers: Sequence[SignerView]) ->
             lines.append(f"  Timestamp:    {stamped} (RFC 3161 token, TSA chain not checked yet)")
         if signer.certificate is not None:
             lines += identity_lines(identity_of(signer.certificate))
+    return lines
+
+
+# -- validation reports (crypto/validation.ValidationReport) ----------------------------------
+
+_VERDICT_WORDS = {
+    "TOTAL_PASSED": "VALID",
+    "TOTAL_FAILED": "NOT VALID",
+    "INDETERMINATE": "CANNOT BE CONFIRMED",
+}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def revocation_json(status: RevocationStatus | None) -> dict[str, Any] | None:
+    """A revocation status as JSON."""
+    if status is None:
+        return None
+    return {
+        "status": status.status,
+        "source": status.source,
+        "checked_at": _iso(status.checked_at),
+        "revoked_at": _iso(status.revoked_at),
+        "reason": status.reason,
+        "detail": status.detail,
+    }
+
+
+def _link_json(link: ChainLink) -> dict[str, Any]:
+    return {
+        "role": link.role,
+        "subject": link.subject,
+        "issuer": link.issuer,
+        "serial": link.serial,
+        "not_before": _iso(link.not_before),
+        "not_after": _iso(link.not_after),
+        "sha256": link.sha256,
+        "revocation": revocation_json(link.revocation),
+    }
+
+
+def _timestamp_json(stamp: TimestampReport) -> dict[str, Any]:
+    return {
+        "time": _iso(stamp.time),
+        "valid": stamp.valid,
+        "tsa": stamp.tsa,
+        "problem": stamp.problem,
+        "chain": [_link_json(link) for link in stamp.chain],
+    }
+
+
+def signer_report_json(signer: SignerReport, moment: datetime) -> dict[str, Any]:
+    """One signer's verdict and evidence as JSON (stable keys)."""
+    first_valid = next((t.time for t in signer.timestamps if t.valid), None)
+    return {
+        "indication": signer.indication,
+        "sub_indication": signer.sub_indication,
+        # "valid": the mathematics alone (digest, attributes, signature), as before validation.
+        "valid": not signer.problems,
+        "problems": list(signer.problems),
+        "level": signer.level,
+        "signing_time": _iso(signer.signing_time),
+        "signing_time_source": signer.signing_time_source,
+        "claimed_signing_time": _iso(signer.claimed_signing_time),
+        "timestamp_time": _iso(first_valid),
+        "timestamps": [_timestamp_json(t) for t in signer.timestamps],
+        "revocation": revocation_json(signer.revocation),
+        "chain": [_link_json(link) for link in signer.chain],
+        "warnings": list(signer.warnings),
+        "identity": identity_json(signer.identity, moment) if signer.identity else None,
+    }
+
+
+def report_json(report: ValidationReport) -> dict[str, Any]:
+    """A validation report as JSON: the overall verdict, then one object per signer."""
+    return {
+        "indication": report.indication,
+        "sub_indication": report.sub_indication,
+        "valid": report.passed,
+        "format": report.format,
+        "detached": report.detached,
+        "validation_time": report.validation_time.isoformat(),
+        "policy": {
+            "revocation": report.policy.revocation,
+            "expired_without_poe": report.policy.expired_without_poe,
+        },
+        "signers": [signer_report_json(s, report.validation_time) for s in report.signers],
+    }
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S %Z}" if moment else "-"
+
+
+_SOURCE_TEXT = {
+    "timestamp": "proved by a timestamp",
+    "claimed": "as the signer's computer claims; not proved",
+    "none": "",
+}
+
+
+def _revocation_text(status: RevocationStatus) -> str:
+    if status.status == "good":
+        return f"not revoked ({status.source.upper()} of {_when(status.checked_at)})"
+    if status.status == "revoked":
+        return f"REVOKED at {_when(status.revoked_at)} ({status.reason}; {status.source.upper()})"
+    return "unknown (" + (status.detail or "no answer") + ")"
+
+
+def signer_report_lines(number: int, signer: SignerReport, moment: datetime) -> list[str]:
+    """One signer's verdict as text: the verdict, time, timestamp, revocation, chain, owner."""
+    verdict = f"{signer.indication}" + (
+        f" / {signer.sub_indication}" if signer.sub_indication else ""
+    )
+    level = f", level {signer.level}" if signer.level else ""
+    lines = [f"Signer {number}: {_VERDICT_WORDS[signer.indication]} ({verdict}{level})"]
+    if signer.problems:
+        lines.append(f"  Problems:     {', '.join(signer.problems)}")
+    if signer.signing_time:
+        source = _SOURCE_TEXT[signer.signing_time_source]
+        lines.append(f"  Signed at:    {_when(signer.signing_time)} ({source})")
+    for stamp in signer.timestamps:
+        state = "valid" if stamp.valid else f"NOT VALID: {stamp.problem}"
+        lines.append(f"  Timestamp:    {_when(stamp.time)} by {stamp.tsa or '?'} ({state})")
+    if signer.revocation is not None:
+        lines.append(f"  Revocation:   {_revocation_text(signer.revocation)}")
+    if signer.chain:
+        names = " <- ".join(
+            link.subject + (" (trust anchor)" if link.role == "anchor" else "")
+            for link in signer.chain
+        )
+        lines.append(f"  Chain:        {names}")
+    for warning in signer.warnings:
+        lines.append(f"  Note:         {warning}")
+    if signer.identity is not None:
+        lines += identity_lines(signer.identity, moment)
+    return lines
+
+
+def report_lines(report: ValidationReport) -> list[str]:
+    """A validation report as text a person reads."""
+    verdict = report.indication + (f" / {report.sub_indication}" if report.sub_indication else "")
+    lines = [
+        f"{report.format.upper()} signature: {_VERDICT_WORDS[report.indication]} ({verdict}); "
+        f"{len(report.signers)} signer(s), checked {_when(report.validation_time)}"
+    ]
+    for number, signer in enumerate(report.signers, 1):
+        lines += signer_report_lines(number, signer, report.validation_time)
     return lines

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,3 +117,13 @@ def openssl() -> str:
 def xmlsec1() -> str:
     """The xmlsec1 binary."""
     return require_tool("xmlsec1")
+
+
+@pytest.fixture(scope="session")
+def bundled_ca(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The bundled CA served over HTTP on a free port (tests/validation_helpers.py): one per
+    session; a test that revokes uses a key no other test needs good."""
+    from validation_helpers import running_ca
+
+    with running_ca(tmp_path_factory.mktemp("bundled-ca")) as ca:
+        yield ca

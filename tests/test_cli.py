@@ -8,8 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from validation_helpers import CERTIFIED_BASE, RunningCa
 
 from signer_app.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, main
+
+
+@pytest.fixture
+def online(bundled_ca: RunningCa, tmp_path: Path) -> list[str]:
+    """`verify` options reaching the served bundled CA, with a fresh trust store (demo roots)."""
+    return ["--url-map", f"{CERTIFIED_BASE}={bundled_ca.url}", "--data-dir", str(tmp_path / "home")]
 
 
 @pytest.fixture
@@ -80,12 +87,12 @@ def test_a_password_file_is_read_without_its_newline(
     assert main(["keys", "show", path, "--password-file", str(secret)]) == EXIT_OK
 
 
-def test_sign_then_verify_attached_cms(citizen, document, capsys) -> None:
+def test_sign_then_verify_attached_cms(online, citizen, document, capsys) -> None:
     assert main(["sign", str(document), "-k", str(citizen.path)]) == EXIT_OK
     signed = Path(str(document) + ".cms")
     assert signed.exists()
     capsys.readouterr()
-    assert main(["verify", str(signed), "--json"]) == EXIT_OK
+    assert main(["verify", str(signed), "--json", *online]) == EXIT_OK
     report = json.loads(capsys.readouterr().out)
     assert report["valid"] is True
     assert report["format"] == "cms"
@@ -93,58 +100,60 @@ def test_sign_then_verify_attached_cms(citizen, document, capsys) -> None:
     assert report["signers"][0]["identity"]["name"]
 
 
-def test_a_changed_byte_makes_verify_exit_1(citizen, document, capsys) -> None:
+def test_a_changed_byte_makes_verify_exit_1(online, citizen, document, capsys) -> None:
     out = document.with_suffix(".cms")
     main(["sign", str(document), "-k", str(citizen.path), "-o", str(out)])
     data = bytearray(out.read_bytes())
     position = bytes(data).find(b"1000")
     data[position] ^= 0x01
     out.write_bytes(bytes(data))
-    assert main(["verify", str(out)]) == EXIT_INVALID
+    assert main(["verify", str(out), *online]) == EXIT_INVALID
     assert "NOT VALID" in capsys.readouterr().out
 
 
-def test_detached_signing_needs_the_original_to_verify(citizen, document, capsys) -> None:
+def test_detached_signing_needs_the_original_to_verify(online, citizen, document, capsys) -> None:
     assert main(["sign", str(document), "-k", str(citizen.path), "--detached"]) == EXIT_OK
     signature = Path(str(document) + ".p7s")
-    assert main(["verify", str(signature), "--data", str(document)]) == EXIT_OK
-    assert main(["verify", str(signature)]) == EXIT_ERROR
+    assert main(["verify", str(signature), "--data", str(document), *online]) == EXIT_OK
+    assert main(["verify", str(signature), *online]) == EXIT_ERROR
 
 
-def test_signing_a_hash_verifies_against_the_data(citizen, document, tmp_path: Path) -> None:
+def test_signing_a_hash_verifies_against_the_data(
+    online, citizen, document, tmp_path: Path
+) -> None:
     import hashlib
 
     digest = tmp_path / "digest.hex"
     digest.write_text(hashlib.sha256(document.read_bytes()).hexdigest())
     out = tmp_path / "hash.p7s"
     assert main(["sign", str(digest), "--hash", "-k", str(citizen.path), "-o", str(out)]) == EXIT_OK
-    assert main(["verify", str(out), "--data", str(document)]) == EXIT_OK
+    assert main(["verify", str(out), "--data", str(document), *online]) == EXIT_OK
 
 
-def test_pem_output_verifies(citizen, document, tmp_path: Path) -> None:
+def test_pem_output_verifies(online, citizen, document, tmp_path: Path) -> None:
     out = tmp_path / "doc.pem"
     assert (
         main(["sign", str(document), "-k", str(citizen.path), "--pem", "-o", str(out)]) == EXIT_OK
     )
     assert out.read_text().startswith("-----BEGIN CMS-----")
-    assert main(["verify", str(out)]) == EXIT_OK
+    assert main(["verify", str(out), *online]) == EXIT_OK
 
 
-def test_xml_sign_then_verify(citizen, tmp_path: Path, capsys) -> None:
+def test_xml_sign_then_verify(online, citizen, tmp_path: Path, capsys) -> None:
     request = tmp_path / "request.xml"
     request.write_text("<request><iin>850101300124</iin></request>", encoding="utf-8")
     assert main(["sign", str(request), "-k", str(citizen.path), "-f", "xml"]) == EXIT_OK
     signed = tmp_path / "request.signed.xml"
     capsys.readouterr()
-    assert main(["verify", str(signed), "--json"]) == EXIT_OK
+    assert main(["verify", str(signed), "--json", *online]) == EXIT_OK
     assert json.loads(capsys.readouterr().out)["format"] == "xml"
 
 
-def test_unreadable_input_exits_2(tmp_path: Path, capsys) -> None:
+def test_unreadable_input_exits_2(online, tmp_path: Path, capsys) -> None:
     junk = tmp_path / "junk.cms"
     junk.write_bytes(b"\x00\x01 this is not a signature")
-    assert main(["verify", str(junk)]) == EXIT_ERROR
-    assert main(["verify", str(tmp_path / "missing.cms")]) == EXIT_ERROR
+    assert main(["verify", str(junk), *online]) == EXIT_ERROR
+    assert main(["verify", str(tmp_path / "missing.cms"), *online]) == EXIT_ERROR
     err = capsys.readouterr().err
     assert "Traceback" not in err
 
@@ -176,7 +185,7 @@ def test_the_installed_command_runs() -> None:
 
 
 def test_a_timestamped_signature_shows_its_timestamp(
-    citizen, document, tmp_path: Path, capsys
+    online, citizen, document, tmp_path: Path, capsys
 ) -> None:
     from tsa_helpers import http_tsa
 
@@ -187,15 +196,67 @@ def test_a_timestamped_signature_shows_its_timestamp(
             == 0
         )
     capsys.readouterr()
-    assert main(["verify", str(out), "--json"]) == EXIT_OK
+    assert main(["verify", str(out), "--json", *online]) == EXIT_OK
     signer = json.loads(capsys.readouterr().out)["signers"][0]
     assert signer["timestamp_time"] is not None
-    assert main(["verify", str(out)]) == EXIT_OK
+    assert main(["verify", str(out), *online]) == EXIT_OK
     assert "Timestamp:" in capsys.readouterr().out
 
 
-def test_an_unstamped_signature_has_no_timestamp(citizen, document, capsys) -> None:
+def test_an_unstamped_signature_has_no_timestamp(online, citizen, document, capsys) -> None:
     main(["sign", str(document), "-k", str(citizen.path)])
     capsys.readouterr()
-    main(["verify", str(document) + ".cms", "--json"])
+    main(["verify", str(document) + ".cms", "--json", *online])
     assert json.loads(capsys.readouterr().out)["signers"][0]["timestamp_time"] is None
+
+
+def test_trust_anchors_list_add_remove(tmp_path: Path, capsys) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from service.test_trust_store import make_certificate
+
+    home = ["--data-dir", str(tmp_path / "home")]
+    assert main(["trust-anchors", "list", "--json", *home]) == EXIT_OK
+    listed = json.loads(capsys.readouterr().out)
+    assert {row["origin"] for row in listed} == {"demo"}
+    root = tmp_path / "root.pem"
+    root.write_bytes(make_certificate(ca=True).public_bytes(Encoding.PEM))
+    assert main(["trust-anchors", "add", str(root), *home]) == EXIT_OK
+    assert "Trusted now" in capsys.readouterr().out
+    assert main(["trust-anchors", "remove", listed[0]["sha256"][:10], *home]) == EXIT_OK
+    assert "No longer trusted" in capsys.readouterr().out
+    assert main(["trust-anchors", "list", "--json", *home]) == EXIT_OK
+    origins = sorted(row["origin"] for row in json.loads(capsys.readouterr().out))
+    assert origins == ["demo", "user"]
+    leaf = tmp_path / "leaf.pem"
+    leaf.write_bytes(make_certificate(ca=False).public_bytes(Encoding.PEM))
+    assert main(["trust-anchors", "add", str(leaf), *home]) == EXIT_ERROR
+    assert "not a CA certificate" in capsys.readouterr().err
+
+
+def test_verify_a_revoked_signer_exits_1_and_says_why(online, demo, document, monkeypatch, capsys):
+    key = demo["revoked_sign"]
+    monkeypatch.setenv("QALAM_PASSWORD", key.password)
+    out = document.with_suffix(".cms")
+    assert main(["sign", str(document), "-k", str(key.path), "-o", str(out)]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["verify", str(out), *online]) == EXIT_INVALID
+    text = capsys.readouterr().out
+    assert "NOT VALID (TOTAL_FAILED / REVOKED" in text
+    assert "REVOKED at" in text
+
+
+def test_verify_offline_cannot_confirm_and_exits_1(citizen, document, tmp_path, capsys) -> None:
+    main(["sign", str(document), "-k", str(citizen.path)])
+    capsys.readouterr()
+    home = ["--data-dir", str(tmp_path / "home")]
+    code = main(["verify", str(document) + ".cms", "--offline", "--json", *home])
+    assert code == EXIT_INVALID
+    report = json.loads(capsys.readouterr().out)
+    assert (report["indication"], report["sub_indication"]) == ("INDETERMINATE", "TRY_LATER")
+    assert report["signers"][0]["revocation"]["status"] == "unknown"
+
+
+def test_verify_refuses_a_bad_url_map_with_exit_2(citizen, document, capsys) -> None:
+    main(["sign", str(document), "-k", str(citizen.path)])
+    assert main(["verify", str(document) + ".cms", "--url-map", "nonsense"]) == EXIT_ERROR
+    assert "FROM=TO" in capsys.readouterr().err

@@ -1,0 +1,433 @@
+"""Revocation data for path validation: OCSP first, CRL as the fallback, with a shared cache.
+
+The pieces pyhanko-certvalidator asks for (its ``OCSPFetcher``, ``CRLFetcher`` and
+``CertificateFetcher``) are implemented here over a ``Transport`` given by the caller, so this
+module opens no socket itself (ARCHITECTURE rule 1: service/http_fetch.py is the real one,
+tests pass a fake). The validator checks what comes back: the OCSP response's signature, that
+its responder is the issuer or a delegated responder the issuer certified (OCSPSigning EKU),
+freshness against thisUpdate/nextUpdate; the CRL's signature, issuer, scope and nextUpdate.
+
+What this module adds on top:
+
+* **OCSP**: the request names the certificate by a SHA-256 CertID (as NCA does) and carries a
+  random nonce; an answer whose nonce is missing or different is refused (a replayed answer),
+  as is an answer that is not ``successful``.
+* **Cache**: one ``RevocationCache`` may be shared by many validations: OCSP answers and CRLs
+  are kept until their nextUpdate (an OCSP answer without one for ``ocsp_max_age``), issuer
+  certificates from AIA caIssuers for a day. A cached OCSP answer is reused without a new nonce:
+  its signature and freshness are still checked by the validator every time.
+* **URL rewrites**: a prefix map applied to every URL taken from a certificate, for a CA that
+  runs somewhere other than where its certificates say (the bundled CA on another port, tests).
+* **Offline**: ``check_revocation`` answers ``unknown`` with the reason when nothing could be
+  fetched; it never turns "could not ask" into "good".
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncGenerator, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from asn1crypto import cms as asn1_cms
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import x509 as asn1_x509
+from pyhanko_certvalidator import errors as cv_errors
+from pyhanko_certvalidator.authority import Authority
+from pyhanko_certvalidator.context import ValidationContext
+from pyhanko_certvalidator.fetchers.api import (
+    CertificateFetcher,
+    CRLFetcher,
+    Fetchers,
+    OCSPFetcher,
+)
+from pyhanko_certvalidator.fetchers.common_utils import (
+    format_ocsp_request,
+    gather_aia_issuer_urls,
+    process_ocsp_response_data,
+    unpack_cert_content,
+)
+from pyhanko_certvalidator.path import ValidationPath
+from pyhanko_certvalidator.revinfo.validate_crl import verify_crl
+from pyhanko_certvalidator.revinfo.validate_ocsp import verify_ocsp_response
+from pyhanko_certvalidator.util import get_ocsp_urls, get_relevant_crl_dps
+
+from .errors import InvalidInput
+
+OCSP_REQUEST_TYPE = "application/ocsp-request"
+DEFAULT_OCSP_MAX_AGE = timedelta(minutes=5)
+ISSUER_CERT_MAX_AGE = timedelta(days=1)
+
+
+class FetchFailed(Exception):
+    """A transport could not get an answer (refused, timed out, HTTP error, too large)."""
+
+
+class Transport(Protocol):
+    """How revocation data travels: the caller's HTTP client (service/http_fetch.py)."""
+
+    def get(self, url: str) -> tuple[bytes, str]:
+        """The body and Content-Type at ``url``; FetchFailed when there is none."""
+        ...
+
+    def post(self, url: str, body: bytes, content_type: str) -> tuple[bytes, str]:
+        """POST ``body``; the answer's body and Content-Type; FetchFailed when there is none."""
+        ...
+
+
+def rewrite_url(url: str, rewrites: Mapping[str, str]) -> str:
+    """``url`` with its longest matching prefix replaced by the mapped one."""
+    for prefix in sorted(rewrites, key=len, reverse=True):
+        if url.startswith(prefix):
+            return rewrites[prefix] + url[len(prefix) :]
+    return url
+
+
+def parse_rewrites(pairs: Iterable[str]) -> dict[str, str]:
+    """``FROM=TO`` strings (the command line's form) as a rewrite map."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        source, sep, target = pair.partition("=")
+        if not sep or not source.startswith(("http://", "https://")) or not target:
+            reason = f"{pair!r} is not FROM=TO with two http(s) URL prefixes"
+            raise InvalidInput(pair, reason=reason)
+        if not target.startswith(("http://", "https://")):
+            reason = f"{target!r} is not an http(s) URL prefix"
+            raise InvalidInput(pair, reason=reason)
+        out[source] = target
+    return out
+
+
+# -- the cache --------------------------------------------------------------------------------
+
+
+@dataclass
+class RevocationCache:
+    """Fetched OCSP answers, CRLs and issuer certificates, kept while they are usable.
+
+    Thread-safe; share one per process (the desktop app) or per benchmark.
+    """
+
+    ocsp_max_age: timedelta = DEFAULT_OCSP_MAX_AGE
+    _ocsp: dict[tuple[str, int], tuple[datetime, asn1_ocsp.OCSPResponse]] = field(
+        default_factory=dict
+    )
+    _crls: dict[str, tuple[datetime, asn1_crl.CertificateList]] = field(default_factory=dict)
+    _certs: dict[str, tuple[datetime, list[asn1_x509.Certificate]]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _get(self, table: dict[Any, tuple[datetime, Any]], key: Any) -> Any:
+        with self._lock:
+            found = table.get(key)
+            if found is None:
+                return None
+            if found[0] <= datetime.now(UTC):
+                del table[key]
+                return None
+            return found[1]
+
+    def _put(
+        self, table: dict[Any, tuple[datetime, Any]], key: Any, until: datetime, v: Any
+    ) -> None:
+        if until > datetime.now(UTC):
+            with self._lock:
+                table[key] = (until, v)
+
+    def clear(self) -> None:
+        """Forget everything (after a revocation one wants to see at once)."""
+        with self._lock:
+            self._ocsp.clear()
+            self._crls.clear()
+            self._certs.clear()
+
+
+def _ocsp_until(response: asn1_ocsp.OCSPResponse, max_age: timedelta) -> datetime:
+    single = response.basic_ocsp_response["tbs_response_data"]["responses"][0]
+    next_update = single["next_update"].native
+    this_update: datetime = single["this_update"].native
+    limit = this_update + max_age
+    return min(next_update, limit) if next_update is not None else limit
+
+
+def _crl_until(certificate_list: asn1_crl.CertificateList) -> datetime:
+    next_update = certificate_list["tbs_cert_list"]["next_update"].native
+    if next_update is None:
+        return datetime.now(UTC)  # no promise of a next one: do not keep it
+    when: datetime = next_update
+    return when
+
+
+# -- certvalidator's fetchers over a Transport ------------------------------------------------
+
+
+def _serial_of(cert: asn1_x509.Certificate | asn1_cms.AttributeCertificateV2) -> int:
+    if isinstance(cert, asn1_x509.Certificate):
+        return int(cert.serial_number)
+    return int(cert["ac_info"]["serial_number"].native)
+
+
+class _OcspFetcher(OCSPFetcher):
+    def __init__(self, owner: RevocationFetchers) -> None:
+        self._owner = owner
+        self._fetched: dict[int, list[asn1_ocsp.OCSPResponse]] = {}
+
+    async def fetch(
+        self,
+        cert: asn1_x509.Certificate | asn1_cms.AttributeCertificateV2,
+        authority: Authority,
+    ) -> asn1_ocsp.OCSPResponse:
+        owner = self._owner
+        if not isinstance(cert, asn1_x509.Certificate):
+            raise cv_errors.OCSPFetchError("attribute certificates are not supported")
+        key = (authority.public_key.sha256.hex(), _serial_of(cert))
+        cached = owner.cache._get(owner.cache._ocsp, key)
+        if cached is not None:
+            self._fetched.setdefault(key[1], []).append(cached)
+            return cached
+        urls = get_ocsp_urls(cert)
+        if not urls:
+            raise cv_errors.OCSPFetchError("the certificate names no OCSP responder")
+        last: Exception | None = None
+        for url in urls:
+            request = format_ocsp_request(
+                cert, authority, certid_hash_algo="sha256", request_nonces=True
+            )
+            target = rewrite_url(url, owner.rewrites)
+            try:
+                body, _ = owner.transport.post(target, request.dump(), OCSP_REQUEST_TYPE)
+                response = process_ocsp_response_data(body, ocsp_request=request, ocsp_url=url)
+                if response.nonce_value is None:
+                    raise cv_errors.OCSPValidationError(f"{url} did not echo the nonce")
+                response.basic_ocsp_response  # noqa: B018 - parse now, inside the try
+            except (FetchFailed, cv_errors.OCSPValidationError, ValueError, KeyError) as exc:
+                owner.notes.append(f"OCSP {url}: {exc}")
+                last = exc
+                continue
+            owner.cache._put(
+                owner.cache._ocsp, key, _ocsp_until(response, owner.cache.ocsp_max_age), response
+            )
+            self._fetched.setdefault(key[1], []).append(response)
+            return response
+        raise cv_errors.OCSPFetchError(str(last) if last else "no OCSP answer")
+
+    def fetched_responses(self) -> Iterable[asn1_ocsp.OCSPResponse]:
+        return [r for rs in self._fetched.values() for r in rs]
+
+    def fetched_responses_for_cert(
+        self, cert: asn1_x509.Certificate | asn1_cms.AttributeCertificateV2
+    ) -> Iterable[asn1_ocsp.OCSPResponse]:
+        return list(self._fetched.get(_serial_of(cert), []))
+
+
+class _CrlFetcher(CRLFetcher):
+    def __init__(self, owner: RevocationFetchers) -> None:
+        self._owner = owner
+        self._fetched: dict[int, list[asn1_crl.CertificateList]] = {}
+
+    async def fetch(
+        self,
+        cert: asn1_x509.Certificate | asn1_cms.AttributeCertificateV2,
+        *,
+        use_deltas: bool | None = None,
+    ) -> Iterable[asn1_crl.CertificateList]:
+        if not isinstance(cert, asn1_x509.Certificate):
+            raise cv_errors.CRLFetchError("attribute certificates are not supported")
+        found: list[asn1_crl.CertificateList] = []
+        for point in get_relevant_crl_dps(cert, use_deltas=bool(use_deltas)):
+            name = point["distribution_point"]
+            if name.name != "full_name":
+                continue
+            for general in name.chosen:
+                url = general.native
+                if general.name != "uniform_resource_identifier" or not url.startswith("http"):
+                    continue
+                one = self._one(url)
+                if one is not None:
+                    found.append(one)
+                    break
+        if not found:
+            raise cv_errors.CRLFetchError("no CRL could be fetched")
+        self._fetched.setdefault(_serial_of(cert), []).extend(found)
+        return found
+
+    def _one(self, url: str) -> asn1_crl.CertificateList | None:
+        owner = self._owner
+        cached = owner.cache._get(owner.cache._crls, url)
+        if cached is not None:
+            return cached
+        try:
+            body, _ = owner.transport.get(rewrite_url(url, owner.rewrites))
+            certificate_list = asn1_crl.CertificateList.load(body, strict=True)
+            certificate_list.native  # noqa: B018 - parse now, inside the try
+        except (FetchFailed, ValueError, KeyError, TypeError) as exc:
+            owner.notes.append(f"CRL {url}: {exc}")
+            return None
+        owner.cache._put(owner.cache._crls, url, _crl_until(certificate_list), certificate_list)
+        return certificate_list
+
+    def fetched_crls(self) -> Iterable[asn1_crl.CertificateList]:
+        return [c for cs in self._fetched.values() for c in cs]
+
+    def fetched_crls_for_cert(
+        self, cert: asn1_x509.Certificate | asn1_cms.AttributeCertificateV2
+    ) -> Iterable[asn1_crl.CertificateList]:
+        return list(self._fetched[_serial_of(cert)])
+
+
+class _CertFetcher(CertificateFetcher):
+    def __init__(self, owner: RevocationFetchers) -> None:
+        self._owner = owner
+        self._fetched: list[asn1_x509.Certificate] = []
+
+    async def fetch_cert_issuers(
+        self, cert: asn1_x509.Certificate | asn1_cms.AttributeCertificateV2
+    ) -> AsyncGenerator[asn1_x509.Certificate, None]:
+        for url in list(gather_aia_issuer_urls(cert))[:4]:
+            for issuer in self._from(url):
+                yield issuer
+
+    async def fetch_crl_issuers(
+        self, certificate_list: asn1_crl.CertificateList
+    ) -> AsyncGenerator[asn1_x509.Certificate, None]:
+        for url in list(gather_aia_issuer_urls(certificate_list))[:4]:
+            for issuer in self._from(url):
+                yield issuer
+
+    def _from(self, url: str) -> list[asn1_x509.Certificate]:
+        owner = self._owner
+        cached: list[asn1_x509.Certificate] | None = owner.cache._get(owner.cache._certs, url)
+        if cached is not None:
+            owner.certs_from_aia.extend(cached)
+            return cached
+        try:
+            body, content_type = owner.transport.get(rewrite_url(url, owner.rewrites))
+            certs = list(unpack_cert_content(body, content_type or None, url, permit_pem=True))
+        except (FetchFailed, cv_errors.CertificateFetchError, ValueError) as exc:
+            owner.notes.append(f"caIssuers {url}: {exc}")
+            return []
+        owner.certs_from_aia.extend(certs)
+        self._fetched.extend(certs)
+        owner.cache._put(owner.cache._certs, url, datetime.now(UTC) + ISSUER_CERT_MAX_AGE, certs)
+        return certs
+
+    def fetched_certs(self) -> Iterable[asn1_x509.Certificate]:
+        return list(self._fetched)
+
+
+@dataclass
+class RevocationFetchers:
+    """certvalidator ``Fetchers`` over one transport and cache; ``notes`` says what failed."""
+
+    transport: Transport
+    cache: RevocationCache = field(default_factory=RevocationCache)
+    rewrites: Mapping[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    certs_from_aia: list[asn1_x509.Certificate] = field(default_factory=list)
+
+    def fetchers(self) -> Fetchers:
+        """The three fetchers certvalidator's ValidationContext takes."""
+        return Fetchers(
+            ocsp_fetcher=_OcspFetcher(self),
+            crl_fetcher=_CrlFetcher(self),
+            cert_fetcher=_CertFetcher(self),
+        )
+
+
+# -- one certificate's status -----------------------------------------------------------------
+
+Status = Literal["good", "revoked", "unknown"]
+Source = Literal["ocsp", "crl", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationStatus:
+    """What is known about one certificate's revocation, and from where.
+
+    ``checked_at`` is the thisUpdate of the evidence; ``revoked_at`` and ``reason`` only when
+    revoked; ``detail`` says why the status is unknown (or which evidence was used).
+    """
+
+    status: Status
+    source: Source
+    checked_at: datetime | None = None
+    revoked_at: datetime | None = None
+    reason: str | None = None
+    detail: str = ""
+
+
+def _single_this_update(responses: Iterable[asn1_ocsp.OCSPResponse]) -> datetime | None:
+    times = []
+    for response in responses:
+        try:
+            single = response.basic_ocsp_response["tbs_response_data"]["responses"][0]
+            times.append(single["this_update"].native)
+        except (ValueError, KeyError, TypeError, IndexError):
+            continue
+    return max(times) if times else None
+
+
+def _crl_this_update(lists: Iterable[asn1_crl.CertificateList]) -> datetime | None:
+    times = [c["tbs_cert_list"]["this_update"].native for c in lists]
+    return max(times) if times else None
+
+
+async def check_revocation(
+    cert: asn1_x509.Certificate,
+    path: ValidationPath,
+    context: ValidationContext,
+    fetchers: Fetchers | None,
+) -> RevocationStatus:
+    """OCSP, then CRLs, for ``cert`` (whose issuer is in ``path``) at the context's time."""
+    reasons: list[str] = []
+    try:
+        await verify_ocsp_response(cert, path, context)
+    except cv_errors.RevokedError as revoked:
+        return _revoked("ocsp", revoked)
+    except (cv_errors.OCSPValidationError, cv_errors.PathValidationError, ValueError) as exc:
+        reasons.append(f"OCSP: {exc}")
+    else:
+        found = fetchers.ocsp_fetcher.fetched_responses_for_cert(cert) if fetchers else ()
+        return RevocationStatus("good", "ocsp", _single_this_update(found), detail="OCSP")
+    try:
+        await verify_crl(cert, path, context)
+    except cv_errors.RevokedError as revoked:
+        return _revoked("crl", revoked)
+    except (cv_errors.CRLValidationError, cv_errors.PathValidationError, ValueError) as exc:
+        reasons.append(f"CRL: {exc}")
+    else:
+        crls: Iterable[asn1_crl.CertificateList] = ()
+        if fetchers is not None:
+            try:
+                crls = fetchers.crl_fetcher.fetched_crls_for_cert(cert)
+            except KeyError:
+                crls = ()
+        return RevocationStatus("good", "crl", _crl_this_update(crls), detail="CRL")
+    return RevocationStatus("unknown", "none", detail="; ".join(reasons))
+
+
+def _revoked(source: Source, error: cv_errors.RevokedError) -> RevocationStatus:
+    when = error.revocation_dt
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return RevocationStatus(
+        "revoked",
+        source,
+        revoked_at=when,
+        reason=str(error.reason.native),
+        detail=str(error),
+    )
+
+
+__all__ = [
+    "DEFAULT_OCSP_MAX_AGE",
+    "FetchFailed",
+    "RevocationCache",
+    "RevocationFetchers",
+    "RevocationStatus",
+    "Transport",
+    "check_revocation",
+    "parse_rewrites",
+    "rewrite_url",
+]

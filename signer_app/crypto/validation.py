@@ -1,0 +1,627 @@
+"""Signature validation: mathematics, chain, revocation and timestamps -> one ValidationReport.
+
+In the spirit of ETSI EN 319 102-1 (and EU DSS, whose indication names are used verbatim): each
+signer gets an indication (TOTAL_PASSED, TOTAL_FAILED, INDETERMINATE) with a sub-indication, and
+the report's overall verdict is the worst of its signers'.
+
+The steps for one signer:
+
+1. **Mathematics** (cms.verify / xmldsig.verify_xml): digest, signed attributes, signature.
+   A broken digest is HASH_FAILURE, a signature that does not verify (or names another
+   certificate in signingCertificate: a swapped certificate) SIG_CRYPTO_FAILURE, both
+   TOTAL_FAILED; no signer certificate is INDETERMINATE / NO_SIGNING_CERTIFICATE_FOUND.
+2. **Timestamps** (CAdES-T): each signature timestamp token must stamp the signature value
+   (tsp.verify_token: imprint, TSA signature, critical timeStamping EKU) and its TSA certificate
+   must chain to a trust anchor at genTime with the timeStamping EKU, not revoked before it.
+   The earliest valid genTime is the *proof of existence* (POE) and becomes the signing time.
+   A timestamp present but not valid is SIG_CONSTRAINTS_FAILURE (the signature carries an
+   attribute that lies): INDETERMINATE, and its time is not used.
+3. **Chain** (pyhanko-certvalidator, RFC 5280): from the signer certificate to an anchor, with
+   intermediates from the signature, the caller and AIA caIssuers; key usage digitalSignature;
+   validity at the POE (or now, without one). No path: NO_CERTIFICATE_CHAIN_FOUND. Expired
+   without a POE: OUT_OF_BOUNDS_NO_POE (INDETERMINATE) or EXPIRED (TOTAL_FAILED) as the policy
+   says; expired before the POE: EXPIRED (TOTAL_FAILED).
+4. **Revocation** (revocation.py: OCSP, then CRL) of every certificate of the path below the
+   anchor, asked now. Revoked at R: fine if the POE is before R (a signature timestamped before
+   the revocation stays valid); TOTAL_FAILED / REVOKED if the POE is at or after R, or without a
+   POE if the signature's own claimed signing time is at or after R; else INDETERMINATE /
+   REVOKED_NO_POE (REVOKED_CA_NO_POE for a CA). Unknown (offline, responder down): TRY_LATER,
+   INDETERMINATE under soft-fail, TOTAL_FAILED under hard-fail.
+
+Validation is synchronous; it runs certvalidator's coroutines in a private event loop, so call
+it from a worker thread, not from inside a running loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, BinaryIO, Final, Literal
+
+from asn1crypto import cms as asn1_cms
+from asn1crypto import core as asn1_core
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator import errors as cv_errors
+from pyhanko_certvalidator.fetchers.api import Fetchers
+from pyhanko_certvalidator.path import ValidationPath
+from pyhanko_certvalidator.policy_decl import (
+    CertRevTrustPolicy,
+    RevocationCheckingPolicy,
+    RevocationCheckingRule,
+)
+
+from . import cms, tsp, xmldsig
+from .errors import QalamError
+from .identity import Identity, identity_of
+from .revocation import (
+    RevocationCache,
+    RevocationFetchers,
+    RevocationStatus,
+    Transport,
+    check_revocation,
+)
+
+TOTAL_PASSED: Final = "TOTAL_PASSED"
+TOTAL_FAILED: Final = "TOTAL_FAILED"
+INDETERMINATE: Final = "INDETERMINATE"
+Indication = Literal["TOTAL_PASSED", "TOTAL_FAILED", "INDETERMINATE"]
+Level = Literal["B", "T", "LT", "LTA"]
+
+_ID_SIGNATURE_TIME_STAMP = "1.2.840.113549.1.9.16.2.14"
+_NO_REVOCATION_CHECK = CertRevTrustPolicy(
+    RevocationCheckingPolicy(RevocationCheckingRule.NO_CHECK, RevocationCheckingRule.NO_CHECK)
+)
+
+# cms problem codes -> (indication, sub-indication); the first listed that occurs wins.
+_CRYPTO_VERDICTS: tuple[tuple[str, Indication, str], ...] = (
+    (cms.DIGEST_MISMATCH, TOTAL_FAILED, "HASH_FAILURE"),
+    (cms.SIGNING_CERTIFICATE_MISMATCH, TOTAL_FAILED, "SIG_CRYPTO_FAILURE"),
+    (cms.BAD_SIGNATURE, TOTAL_FAILED, "SIG_CRYPTO_FAILURE"),
+    (cms.CONTENT_TYPE_MISMATCH, TOTAL_FAILED, "FORMAT_FAILURE"),
+    (cms.MESSAGE_DIGEST_MISSING, TOTAL_FAILED, "FORMAT_FAILURE"),
+    (cms.MALFORMED_ATTRIBUTE, TOTAL_FAILED, "FORMAT_FAILURE"),
+    (cms.CERTIFICATE_MISSING, INDETERMINATE, "NO_SIGNING_CERTIFICATE_FOUND"),
+    (cms.UNSUPPORTED_ALGORITHM, INDETERMINATE, "CRYPTO_CONSTRAINTS_FAILURE"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationPolicy:
+    """What the verifier demands beyond the mathematics."""
+
+    # soft-fail: revocation unknown -> INDETERMINATE; hard-fail: -> TOTAL_FAILED.
+    revocation: Literal["soft-fail", "hard-fail"] = "soft-fail"
+    # An expired signer certificate and no timestamp to prove the signature is older.
+    expired_without_poe: Literal["indeterminate", "failed"] = "indeterminate"
+
+
+@dataclass(frozen=True, slots=True)
+class Fetching:
+    """How to reach the network: a transport (None = offline), a shared cache, URL rewrites."""
+
+    transport: Transport | None = None
+    cache: RevocationCache = field(default_factory=RevocationCache)
+    rewrites: Mapping[str, str] = field(default_factory=dict)
+
+
+OFFLINE = Fetching()
+
+
+@dataclass(frozen=True, slots=True)
+class ChainLink:
+    """One certificate of a validated path, signer first, anchor last."""
+
+    subject: str
+    issuer: str
+    serial: str
+    not_before: datetime
+    not_after: datetime
+    sha256: str
+    role: Literal["signer", "intermediate", "anchor", "tsa"]
+    revocation: RevocationStatus | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimestampReport:
+    """One signature timestamp: its time, its TSA, whether it holds and why not."""
+
+    time: datetime | None
+    valid: bool
+    tsa: str | None
+    chain: tuple[ChainLink, ...] = ()
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignerReport:
+    """One signer's verdict and everything it rests on (plain fields for every front end)."""
+
+    indication: Indication
+    sub_indication: str | None
+    certificate: x509.Certificate | None
+    identity: Identity | None
+    # The time the verdict is about, and where it comes from: "timestamp" (a proof of existence),
+    # "claimed" (the signer's own signingTime attribute: not proof), or "none".
+    signing_time: datetime | None
+    signing_time_source: Literal["timestamp", "claimed", "none"]
+    claimed_signing_time: datetime | None
+    chain: tuple[ChainLink, ...]
+    revocation: RevocationStatus | None
+    timestamps: tuple[TimestampReport, ...]
+    level: Level | None
+    problems: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        """TOTAL_PASSED."""
+        return self.indication == TOTAL_PASSED
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationReport:
+    """A document's signatures validated: the overall verdict and one report per signer."""
+
+    indication: Indication
+    sub_indication: str | None
+    format: str
+    detached: bool
+    validation_time: datetime
+    policy: ValidationPolicy
+    signers: tuple[SignerReport, ...]
+
+    @property
+    def passed(self) -> bool:
+        """TOTAL_PASSED: at least one signer, and every signer passed."""
+        return self.indication == TOTAL_PASSED
+
+
+# -- entry points -----------------------------------------------------------------------------
+
+
+def validate_cms(
+    signature: bytes | str,
+    data: bytes | None = None,
+    *,
+    stream: BinaryIO | None = None,
+    anchors: Sequence[x509.Certificate],
+    intermediates: Sequence[x509.Certificate] = (),
+    policy: ValidationPolicy = ValidationPolicy(),
+    fetching: Fetching = OFFLINE,
+    now: datetime | None = None,
+) -> ValidationReport:
+    """Validate every signer of a CMS / CAdES signature (see the module's text)."""
+    der = cms.load(signature) if not isinstance(signature, bytes) else signature
+    if der[:1] != b"\x30":
+        der = cms.load(der)
+    checked = cms.verify(der, data, stream=stream)
+    raw = _raw_signers(der)
+    extra = [*checked.certificates, *intermediates]
+    run = _Run(anchors, extra, policy, fetching, now or datetime.now(UTC))
+    reports = []
+    for index, signer in enumerate(checked.signers):
+        value, tokens = raw[index] if index < len(raw) else (b"", [])
+        reports.append(
+            run.signer(signer.certificate, signer.problems, signer.signing_time, value, tokens)
+        )
+    return _report("cms", checked.detached, run, reports)
+
+
+def validate_xml(
+    document: bytes | str,
+    *,
+    anchors: Sequence[x509.Certificate],
+    intermediates: Sequence[x509.Certificate] = (),
+    policy: ValidationPolicy = ValidationPolicy(),
+    fetching: Fetching = OFFLINE,
+    now: datetime | None = None,
+) -> ValidationReport:
+    """Validate every XMLDSig signature of a document (no timestamps: level B at most)."""
+    checked = xmldsig.verify_xml(document)
+    run = _Run(anchors, list(intermediates), policy, fetching, now or datetime.now(UTC))
+    reports = [
+        run.signer(s.certificate, tuple(s.problems), None, b"", [], xml=True)
+        for s in checked.signatures
+    ]
+    return _report("xml", False, run, reports)
+
+
+def _report(kind: str, detached: bool, run: _Run, reports: list[SignerReport]) -> ValidationReport:
+    if not reports:
+        indication: Indication = TOTAL_FAILED
+        sub: str | None = "FORMAT_FAILURE"
+    elif all(r.passed for r in reports):
+        indication, sub = TOTAL_PASSED, None
+    else:
+        worst = next((r for r in reports if r.indication == TOTAL_FAILED), None)
+        worst = worst or next(r for r in reports if not r.passed)
+        indication, sub = worst.indication, worst.sub_indication
+    return ValidationReport(
+        indication=indication,
+        sub_indication=sub,
+        format=kind,
+        detached=detached,
+        validation_time=run.now,
+        policy=run.policy,
+        signers=tuple(reports),
+    )
+
+
+def _raw_signers(der: bytes) -> list[tuple[bytes, list[bytes]]]:
+    """Each SignerInfo's signature value and signature timestamp tokens, in order."""
+    out: list[tuple[bytes, list[bytes]]] = []
+    try:
+        signed = asn1_cms.ContentInfo.load(der)["content"]
+        for info in signed["signer_infos"]:
+            tokens: list[bytes] = []
+            unsigned = info["unsigned_attrs"]
+            if not isinstance(unsigned, asn1_core.Void):
+                for attribute in unsigned:
+                    if attribute["type"].dotted == _ID_SIGNATURE_TIME_STAMP:
+                        tokens.extend(value.dump() for value in attribute["values"])
+            out.append((info["signature"].native, tokens))
+    except (ValueError, KeyError, TypeError):
+        return []  # cms.verify has read it; a part asn1crypto cannot read has no tokens to use
+    return out
+
+
+# -- one validation run -----------------------------------------------------------------------
+
+
+def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(certificate.public_bytes(Encoding.DER))
+
+
+def _name(certificate: asn1_x509.Certificate, which: str = "subject") -> str:
+    name = certificate.issuer if which == "issuer" else certificate.subject
+    try:
+        cn = name.native.get("common_name")
+    except (ValueError, KeyError, AttributeError):
+        cn = None
+    return str(cn) if cn else str(name.human_friendly)
+
+
+def _link(
+    certificate: asn1_x509.Certificate,
+    role: Literal["signer", "intermediate", "anchor", "tsa"],
+    revocation: RevocationStatus | None = None,
+) -> ChainLink:
+    validity = certificate["tbs_certificate"]["validity"]
+    return ChainLink(
+        subject=_name(certificate),
+        issuer=_name(certificate, "issuer"),
+        serial=format(certificate.serial_number, "x"),
+        not_before=validity["not_before"].native,
+        not_after=validity["not_after"].native,
+        sha256=hashlib.sha256(certificate.dump()).hexdigest(),
+        role=role,
+        revocation=revocation,
+    )
+
+
+@dataclass
+class _PathOutcome:
+    path: ValidationPath | None
+    indication: Indication | None = None
+    sub: str | None = None
+    note: str = ""
+    expired: bool = False
+
+
+@dataclass
+class _Verdict:
+    indication: Indication = TOTAL_PASSED
+    sub: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def worsen(self, indication: Indication, sub: str | None, note: str = "") -> None:
+        """Keep the worst verdict: TOTAL_FAILED over INDETERMINATE over TOTAL_PASSED."""
+        rank = {TOTAL_PASSED: 0, INDETERMINATE: 1, TOTAL_FAILED: 2}
+        if rank[indication] > rank[self.indication]:
+            self.indication, self.sub = indication, sub
+        if note:
+            self.warnings.append(note)
+
+
+class _Run:
+    """What one document's validation shares: anchors, certificates, fetchers, the time."""
+
+    def __init__(
+        self,
+        anchors: Sequence[x509.Certificate],
+        extra: Sequence[x509.Certificate],
+        policy: ValidationPolicy,
+        fetching: Fetching,
+        now: datetime,
+    ) -> None:
+        self.anchors = [_asn1(c) for c in anchors]
+        self.extra = [_asn1(c) for c in extra]
+        self.policy = policy
+        self.fetching = fetching
+        self.now = now
+        self.online = fetching.transport is not None
+        self.fetch_state = (
+            RevocationFetchers(fetching.transport, fetching.cache, fetching.rewrites)
+            if fetching.transport is not None
+            else None
+        )
+        self.fetchers: Fetchers | None = (
+            self.fetch_state.fetchers() if self.fetch_state is not None else None
+        )
+
+    # contexts
+
+    def _context(self, moment: datetime | None, revinfo: bool) -> ValidationContext:
+        options: dict[str, Any] = {}
+        if not revinfo:
+            options["revinfo_policy"] = _NO_REVOCATION_CHECK
+        else:
+            options["revocation_mode"] = "hard-fail"
+        if self.fetchers is not None:
+            options["fetchers"] = self.fetchers
+        return ValidationContext(
+            trust_roots=self.anchors,
+            other_certs=[*self.extra, *self._fetched()],
+            moment=moment,
+            allow_fetching=self.online,
+            **options,
+        )
+
+    def _fetched(self) -> list[asn1_x509.Certificate]:
+        return list(self.fetch_state.certs_from_aia) if self.fetch_state else []
+
+    # one signer
+
+    def signer(
+        self,
+        certificate: x509.Certificate | None,
+        problems: Sequence[str],
+        claimed: datetime | None,
+        signature_value: bytes,
+        tokens: list[bytes],
+        *,
+        xml: bool = False,
+    ) -> SignerReport:
+        verdict = _Verdict()
+        for code, indication, sub in _CRYPTO_VERDICTS:
+            if code in problems:
+                verdict.worsen(indication, sub)
+                break
+        else:
+            if problems and set(problems) - {cms.TIMESTAMP_INVALID}:
+                verdict.worsen(TOTAL_FAILED, "SIG_CRYPTO_FAILURE")
+        identity = identity_of(certificate) if certificate is not None else None
+        checked = [self._token(t, signature_value) for t in tokens]
+        # The signer's chain is validated first, at the earliest genTime of the tokens that
+        # verify: its CA certificates (fetched by AIA) are then at hand for the TSA's chain,
+        # which the token does not carry. Should that timestamp fail, the chain is redone.
+        optimistic = min((tok.gen_time for tok, _ in checked if tok is not None), default=None)
+        chain: tuple[ChainLink, ...] = ()
+        revocation: RevocationStatus | None = None
+        signer_verdict = _Verdict()
+        leaf = _asn1(certificate) if certificate is not None else None
+        if leaf is not None and verdict.indication != TOTAL_FAILED:
+            chain, revocation = self._signer_chain(leaf, optimistic, claimed, signer_verdict)
+        timestamps = tuple(self._tsa_check(tok, problem) for tok, problem in checked)
+        valid_times = [t.time for t in timestamps if t.valid and t.time is not None]
+        poe = min(valid_times) if valid_times else None
+        if leaf is not None and verdict.indication != TOTAL_FAILED and poe != optimistic:
+            signer_verdict = _Verdict()
+            chain, revocation = self._signer_chain(leaf, poe, claimed, signer_verdict)
+        for stamp in timestamps:
+            if not stamp.valid:
+                verdict.worsen(
+                    INDETERMINATE,
+                    "SIG_CONSTRAINTS_FAILURE",
+                    f"a signature timestamp is not valid ({stamp.problem}); its time is not used",
+                )
+        level: Level | None = None
+        if verdict.indication != TOTAL_FAILED:
+            level = "T" if poe is not None else "B"
+        if certificate is None:
+            verdict.worsen(INDETERMINATE, "NO_SIGNING_CERTIFICATE_FOUND")
+        elif verdict.indication != TOTAL_FAILED:
+            verdict.worsen(signer_verdict.indication, signer_verdict.sub)
+            verdict.warnings.extend(signer_verdict.warnings)
+        if poe is not None:
+            when: datetime | None = poe
+            source: Literal["timestamp", "claimed", "none"] = "timestamp"
+        elif claimed is not None:
+            when, source = claimed, "claimed"
+        else:
+            when, source = None, "none"
+        if xml and not problems:
+            verdict.warnings.append("XML signatures carry no timestamp here: level B")
+        return SignerReport(
+            indication=verdict.indication,
+            sub_indication=verdict.sub,
+            certificate=certificate,
+            identity=identity,
+            signing_time=when,
+            signing_time_source=source,
+            claimed_signing_time=claimed,
+            chain=chain,
+            revocation=revocation,
+            timestamps=timestamps,
+            level=level,
+            problems=tuple(problems),
+            warnings=tuple(dict.fromkeys(verdict.warnings)),
+        )
+
+    def _signer_chain(
+        self,
+        leaf: asn1_x509.Certificate,
+        poe: datetime | None,
+        claimed: datetime | None,
+        verdict: _Verdict,
+    ) -> tuple[tuple[ChainLink, ...], RevocationStatus | None]:
+        outcome = self._path(leaf, poe or self.now, {"digital_signature"}, None)
+        if outcome.path is None:
+            indication, sub = outcome.indication or INDETERMINATE, outcome.sub
+            if outcome.expired and poe is None:
+                if self.policy.expired_without_poe == "failed":
+                    indication, sub = TOTAL_FAILED, "EXPIRED"
+                else:
+                    indication, sub = INDETERMINATE, "OUT_OF_BOUNDS_NO_POE"
+            verdict.worsen(indication, sub, outcome.note)
+            return (_link(leaf, "signer"),), None
+        statuses = self._revocations(outcome.path)
+        links = self._links(outcome.path, statuses, "signer")
+        leaf_status = statuses.get(0)
+        for index, status in statuses.items():
+            self._judge_revocation(status, index == 0, poe, claimed, verdict)
+        return links, leaf_status
+
+    def _judge_revocation(
+        self,
+        status: RevocationStatus,
+        is_leaf: bool,
+        poe: datetime | None,
+        claimed: datetime | None,
+        verdict: _Verdict,
+    ) -> None:
+        whose = "the signer's certificate" if is_leaf else "a CA certificate of the chain"
+        if status.status == "unknown":
+            note = f"revocation of {whose} is unknown: {status.detail}"
+            if self.policy.revocation == "hard-fail":
+                verdict.worsen(TOTAL_FAILED, "TRY_LATER", note)
+            else:
+                verdict.worsen(INDETERMINATE, "TRY_LATER", note)
+            return
+        if status.status != "revoked" or status.revoked_at is None:
+            return
+        at = f"{status.revoked_at:%Y-%m-%d %H:%M:%S %Z}"
+        if poe is not None and poe < status.revoked_at:
+            verdict.warnings.append(
+                f"{whose} was revoked at {at} ({status.reason}), after the timestamped signing"
+            )
+        elif poe is not None or (claimed is not None and claimed >= status.revoked_at):
+            verdict.worsen(
+                TOTAL_FAILED, "REVOKED", f"{whose} was revoked at {at} ({status.reason})"
+            )
+        else:
+            sub = "REVOKED_NO_POE" if is_leaf else "REVOKED_CA_NO_POE"
+            note = f"{whose} was revoked at {at} and nothing proves the signature is older"
+            verdict.worsen(INDETERMINATE, sub, note)
+
+    # paths and revocation
+
+    def _path(
+        self,
+        leaf: asn1_x509.Certificate,
+        moment: datetime,
+        key_usage: set[str],
+        eku: set[str] | None,
+    ) -> _PathOutcome:
+        if leaf.self_signed != "no" and leaf.dump() not in {a.dump() for a in self.anchors}:
+            note = f"{_name(leaf)} is self-signed and not a trust anchor"
+            return _PathOutcome(None, INDETERMINATE, "NO_CERTIFICATE_CHAIN_FOUND", note)
+        context = self._context(moment, revinfo=False)
+        validator = CertificateValidator(leaf, self.extra, validation_context=context)
+        try:
+            path = _run(validator.async_validate_usage(key_usage, eku))  # type: ignore[no-untyped-call]
+        except cv_errors.PathBuildingError as exc:
+            return _PathOutcome(None, INDETERMINATE, "NO_CERTIFICATE_CHAIN_FOUND", str(exc))
+        except cv_errors.ExpiredError as exc:
+            return _PathOutcome(None, TOTAL_FAILED, "EXPIRED", str(exc), expired=True)
+        except cv_errors.NotYetValidError as exc:
+            return _PathOutcome(None, TOTAL_FAILED, "NOT_YET_VALID", str(exc))
+        except cv_errors.DisallowedAlgorithmError as exc:
+            return _PathOutcome(None, INDETERMINATE, "CRYPTO_CONSTRAINTS_FAILURE", str(exc))
+        except cv_errors.InvalidCertificateError as exc:
+            return _PathOutcome(None, INDETERMINATE, "CHAIN_CONSTRAINTS_FAILURE", str(exc))
+        except (cv_errors.PathValidationError, cv_errors.ValidationError) as exc:
+            return _PathOutcome(None, INDETERMINATE, "CERTIFICATE_CHAIN_GENERAL_FAILURE", str(exc))
+        return _PathOutcome(path)
+
+    def _revocations(self, path: ValidationPath) -> dict[int, RevocationStatus]:
+        """Status of each non-anchor certificate of ``path`` (0 = the leaf), asked now."""
+        certs = list(path.iter_certs(include_root=False))[::-1]  # leaf first
+        if not self.online:
+            reason = "offline: no revocation data could be fetched"
+            unknown = RevocationStatus("unknown", "none", detail=reason)
+            return dict.fromkeys(range(len(certs)), unknown)
+        context = self._context(None, revinfo=True)
+
+        async def all_of() -> dict[int, RevocationStatus]:
+            return {
+                index: await check_revocation(cert, path, context, self.fetchers)
+                for index, cert in enumerate(certs)
+            }
+
+        result: dict[int, RevocationStatus] = _run(all_of())
+        return result
+
+    def _links(
+        self,
+        path: ValidationPath,
+        statuses: Mapping[int, RevocationStatus],
+        leaf_role: Literal["signer", "tsa"],
+    ) -> tuple[ChainLink, ...]:
+        certs = list(path.iter_certs(include_root=False))[::-1]
+        links = [
+            _link(cert, leaf_role if index == 0 else "intermediate", statuses.get(index))
+            for index, cert in enumerate(certs)
+        ]
+        anchor = path.trust_anchor.authority
+        anchor_cert = getattr(anchor, "certificate", None)
+        if isinstance(anchor_cert, asn1_x509.Certificate):
+            links.append(_link(anchor_cert, "anchor"))
+        return tuple(links)
+
+    # timestamps
+
+    def _token(
+        self, token_der: bytes, signature_value: bytes
+    ) -> tuple[tsp.TimeStampToken | None, str | None]:
+        try:
+            return tsp.verify_token(token_der, signature_value), None
+        except QalamError as error:
+            return None, error.message("en")
+
+    def _tsa_check(self, token: tsp.TimeStampToken | None, problem: str | None) -> TimestampReport:
+        if token is None:
+            return TimestampReport(None, False, None, problem=problem)
+        tsa_cert = _asn1(token.tsa_certificate)
+        tsa_name = _name(tsa_cert)
+        outcome = self._path(tsa_cert, token.gen_time, {"digital_signature"}, {"time_stamping"})
+        if outcome.path is None:
+            problem = f"the TSA certificate does not validate: {outcome.sub} ({outcome.note})"
+            return TimestampReport(token.gen_time, False, tsa_name, problem=problem)
+        statuses = self._revocations(outcome.path)
+        chain = self._links(outcome.path, statuses, "tsa")
+        for status in statuses.values():
+            revoked_at = status.revoked_at if status.status == "revoked" else None
+            if revoked_at is not None and revoked_at <= token.gen_time:
+                problem = "the TSA certificate was revoked before the time it stamped"
+                return TimestampReport(token.gen_time, False, tsa_name, chain, problem)
+            if status.status == "unknown" and self.policy.revocation == "hard-fail":
+                problem = f"the TSA certificate's revocation is unknown: {status.detail}"
+                return TimestampReport(token.gen_time, False, tsa_name, chain, problem)
+        return TimestampReport(token.gen_time, True, tsa_name, chain)
+
+
+def _run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+__all__ = [
+    "INDETERMINATE",
+    "OFFLINE",
+    "TOTAL_FAILED",
+    "TOTAL_PASSED",
+    "ChainLink",
+    "Fetching",
+    "SignerReport",
+    "TimestampReport",
+    "ValidationPolicy",
+    "ValidationReport",
+    "validate_cms",
+    "validate_xml",
+]
