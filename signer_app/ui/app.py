@@ -167,6 +167,10 @@ def run_app(options: AppOptions) -> int:
     try:
         with loop:
             loop.run_until_complete(qalam.run())
+    except RuntimeError:
+        # Qt's loop ended under us (the display went away, the session ended).
+        print("Qalam stopped: its display went away.", file=sys.stderr, flush=True)
+        return 1
     finally:
         ticker.stop()
         instance.close()
