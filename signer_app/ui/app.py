@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -154,6 +155,10 @@ def run_app(options: AppOptions) -> int:
     instance.listen()
     context = AppContext.create(options.data_dir, options.keys)
     loop = qasync.QEventLoop(app)
+    # Plain worker threads for asyncio.to_thread: qasync's QThread pool can outlive the loop
+    # and crash Qt at exit.
+    workers = ThreadPoolExecutor(4, thread_name_prefix="qalam")
+    loop.set_default_executor(workers)
     asyncio.set_event_loop(loop)
     qalam = QalamApp(context, options)
     instance.activated.connect(qalam.show_window)
@@ -174,6 +179,7 @@ def run_app(options: AppOptions) -> int:
     finally:
         ticker.stop()
         instance.close()
+        workers.shutdown(wait=True)
     return 0
 
 

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import json
 import os
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 import qasync
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -41,10 +43,21 @@ DATA = "Қол қойылатын құжат / документ / document\n".en
 def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     qapp.setQuitOnLastWindowClosed(False)
     event_loop = qasync.QEventLoop(qapp)
+    # Plain worker threads (qasync's QThread pool outlives a closed loop and crashes at exit).
+    workers = ThreadPoolExecutor(4)
+    event_loop.set_default_executor(workers)
     asyncio.set_event_loop(event_loop)
     yield event_loop
     event_loop.close()
+    workers.shutdown(wait=True)
     asyncio.set_event_loop(None)
+    # Every dialog and window the test made goes while the QApplication still exists: one
+    # left for PySide's exit-time cleanup crashes Qt.
+    for widget in qapp.topLevelWidgets():
+        widget.close()
+        widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
 
 
 async def until(condition: Any, what: str) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QApplication
 
 from signer_app.crypto.identity import identity_of
 from signer_app.service.prompter import DocumentView, KeyRequest, KeyType, KeyView, SignRequestView
@@ -180,8 +179,9 @@ def test_error_dialog_details_expand(qtbot) -> None:
     assert dialog.details_button.text() == "Скрыть подробности"
 
 
-def test_dialogs_render_offscreen_without_crashing(qapp: QApplication, demo) -> None:
+def test_dialogs_render_offscreen_without_crashing(qtbot, demo) -> None:
     dialog = ConfirmDialog(Translator("kk"), sign_view(demo, origin=None))
+    qtbot.addWidget(dialog)
     dialog.show()
     picture = dialog.grab()
     assert not picture.isNull()
