@@ -335,6 +335,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_app(args: argparse.Namespace) -> int:
+    """Start the desktop app (also what `qalam` with no command does)."""
+    from .ui.app import AppOptions, run_app
+
+    data_dir = getattr(args, "data_dir", None)
+    options = AppOptions(
+        data_dir=Path(data_dir) if data_dir else default_data_dir(),
+        keys=tuple(Path(k).resolve() for k in getattr(args, "key", None) or ()),
+        port=getattr(args, "port", 13579),
+        tsa_url=getattr(args, "tsa_url", None),
+        hidden=getattr(args, "hidden", False),
+    )
+    return run_app(options)
+
+
 def cmd_origins(args: argparse.Namespace) -> int:
     """List, block, allow (lift a block) or forget per-origin decisions."""
     from .service.origins import OriginPolicy
@@ -541,7 +556,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--lang", choices=["en", "ru", "kk"], default="en", help="language of error messages"
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    # No command starts the desktop app (cmd_app), as a double-click on Qalam does.
+    sub = parser.add_subparsers(dest="command")
+    parser.set_defaults(func=cmd_app)
 
     keys = sub.add_parser("keys", help="key files").add_subparsers(dest="keys_cmd", required=True)
     show = keys.add_parser("show", help="who a key file belongs to")
@@ -644,6 +661,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     data_help = "the data dir (else $QALAM_HOME or ~/.local/share/qalam)"
+    app = sub.add_parser("app", help="the desktop app with the local API (the default)")
+    app.add_argument("--data-dir", help=data_help)
+    app.add_argument(
+        "--key", action="append", metavar="FILE", help="a key file offered first (repeatable)"
+    )
+    app.add_argument("--port", type=int, default=13579, help="TLS WebSocket port (13579)")
+    app.add_argument("--tsa-url", metavar="URL", help="RFC 3161 TSA (settings, else the CA's)")
+    app.add_argument("--hidden", action="store_true", help="start in the tray (start on login)")
+    app.set_defaults(func=cmd_app)
     origins = sub.add_parser("origins", help="per-site decisions: ask (default) or blocked")
     origins_sub = origins.add_subparsers(dest="origins_cmd", required=True)
     for name, text in (

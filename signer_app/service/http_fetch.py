@@ -2,8 +2,9 @@
 caIssuers GETs, with a timeout and a size limit.
 
 Loopback addresses always go direct (service/http_opener.is_loopback: the bundled CA runs on
-this machine); other hosts use the environment's proxies. Redirects are followed for GET (CRL mirrors do redirect) but not for
-POST (an OCSP request turned into a GET elsewhere is not an OCSP request).
+this machine); other hosts use the environment's proxies. Redirects are followed for GET (CRL
+mirrors do redirect) but not for POST (an OCSP request turned into a GET elsewhere is not an
+OCSP request).
 """
 
 from __future__ import annotations

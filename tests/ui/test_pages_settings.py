@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pages_support import context_fixture, memory_keyring_fixture  # noqa: F401
 
 from signer_app.service import remembered
@@ -75,7 +76,14 @@ def test_remembering_passwords_warns_and_forgetting_clears(
     assert memory_keyring.items == {}
 
 
-def test_start_on_login_is_saved(qtbot, context: AppContext) -> None:
+def test_start_on_login_writes_the_autostart_entry_and_is_saved(
+    qtbot, context: AppContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     page, _ = make_page(qtbot, context)
     page.autostart.setChecked(True)
     assert context.settings.start_on_login
+    assert (tmp_path / "config" / "autostart" / "kz.qalam.Qalam.desktop").is_file()
+    page.autostart.setChecked(False)
+    assert not context.settings.start_on_login
+    assert not (tmp_path / "config" / "autostart" / "kz.qalam.Qalam.desktop").exists()

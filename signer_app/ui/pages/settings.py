@@ -1,14 +1,13 @@
 """*Settings*: language (live), timestamp and CA services, key folders, start on login, and the
 OS keyring for key passwords (off by default; a warning when turned on; "forget all").
 
-Every change is saved at once through the atomic SettingsStore. Start on login calls
-``signer_app.ui.autostart.set_enabled`` when the app provides it; without it the choice is only
-saved. There are no compatibility switches yet (settings.py has none to show).
+Every change is saved at once through the atomic SettingsStore. Start on login writes or removes
+the XDG autostart entry (signer_app/ui/autostart.py). There are no compatibility switches yet
+(settings.py has none to show).
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from ...service import remembered
 from ...service.settings import Settings
+from ..autostart import set_start_on_login
 from ..context import AppContext
 from ..i18n import LANGUAGE_NAMES, LANGUAGES, Text, register
 from ..widgets.page_dialogs import PageDialogs
@@ -112,16 +112,6 @@ def valid_url(text: str) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in text
-
-
-def _autostart(enabled: bool) -> bool:
-    """Ask the app's autostart module, when it exists; False when it does not."""
-    try:
-        module = importlib.import_module("signer_app.ui.autostart")
-    except ImportError:
-        return False
-    module.set_enabled(enabled)
-    return True
 
 
 class SettingsPage(QWidget):
@@ -282,7 +272,7 @@ class SettingsPage(QWidget):
 
     def _autostart_toggled(self, enabled: bool) -> None:
         try:
-            _autostart(enabled)
+            set_start_on_login(enabled)
         except Exception as error:
             self.error.show_error(error)
             self.autostart.blockSignals(True)

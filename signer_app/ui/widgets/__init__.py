@@ -1,0 +1,1 @@
+"""Small widgets shared by the main window's pages and the dialogs."""

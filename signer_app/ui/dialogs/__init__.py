@@ -1,0 +1,1 @@
+"""The dialogs behind every API request (QtPrompter) and the error dialog."""
