@@ -23,10 +23,10 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pkcs11 as p11
 from asn1crypto import algos, core
@@ -52,6 +52,7 @@ from .errors import (
 from .keystores import KeyEntry
 
 log = logging.getLogger("qalam.pkcs11")
+T = TypeVar("T")
 
 # The storage name of a token reached through a module the person named themselves.
 GENERIC_STORAGE = "PKCS11"
@@ -231,6 +232,17 @@ class Pkcs11Token:
                 return action()
             except p11x.PKCS11Error as exc:
                 raise translate(exc, what) from None
+
+    def use_session(self, what: str, action: Callable[[Any], T]) -> T:
+        """Run ``action(session)`` like ``run`` (for pkcs11_objects.py, which writes objects)."""
+        result: T = self.run(what, lambda: action(self._session))
+        return result
+
+    def refresh(self) -> None:
+        """Forget the keys read so far: the next ``entries()`` reads the token again."""
+        with self._lock:
+            self._entries = None
+            self.skipped = []
 
     def entries(self) -> Sequence[KeyEntry]:
         """The private keys that have a certificate of the same CKA_ID, read once."""
@@ -416,11 +428,17 @@ class Pkcs11Module:
             raise translate(exc, "log in") from None
 
     def login(
-        self, pin: str, token_id: str | None = None, storage: str = GENERIC_STORAGE
+        self,
+        pin: str,
+        token_id: str | None = None,
+        storage: str = GENERIC_STORAGE,
+        *,
+        rw: bool = False,
     ) -> Pkcs11Token:
-        """Log in to a token (by serial or label; the only one when None) and open its store."""
+        """Log in to a token (by serial or label; the only one when None) and open its store;
+        ``rw`` for a session that may create and destroy objects (key generation)."""
         token, info = self._find(token_id)
-        session = self._session(token, info, pin)
+        session = self._session(token, info, pin, rw=rw)
         return Pkcs11Token(info, session, storage)
 
     def change_pin(self, old_pin: str, new_pin: str, token_id: str | None = None) -> None:

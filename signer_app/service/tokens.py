@@ -213,12 +213,15 @@ class TokenRegistry:
                 log.warning("%s: %s", storage, error)
         return active
 
-    def open(self, storage: str, pin: str, token_id: str | None = None) -> Pkcs11Token:
-        """Log in to the token behind ``storage`` (by serial or label when several)."""
+    def open(
+        self, storage: str, pin: str, token_id: str | None = None, *, rw: bool = False
+    ) -> Pkcs11Token:
+        """Log in to the token behind ``storage`` (by serial or label when several); ``rw``
+        for generating keys and writing certificates."""
         module = self.module(storage)
         if not module.tokens():
             raise TokenNotFound(storage, name=DRIVERS[storage].title)
-        return module.login(pin, token_id, storage=storage)
+        return module.login(pin, token_id, storage=storage, rw=rw)
 
 
 def environment_registry(overrides: Mapping[str, str] | None = None) -> TokenRegistry:
