@@ -204,7 +204,8 @@ def _certificate_template(cert: x509.Certificate, label: str) -> dict[Any, Any]:
 def store_certificate(
     token: Pkcs11Token, certificate: x509.Certificate, key_id: bytes, label: str
 ) -> None:
-    """Write the key's certificate under its CKA_ID (refused when it is not the key's)."""
+    """Write the key's certificate under its CKA_ID (refused when it is not the key's; once:
+    a certificate already there is not written again, so a resumed enrolment can repeat it)."""
     pair = find_key_pair(token, key_id)
     if pair is None:
         raise InvalidInput(key_id.hex(), reason="no key pair with this id is on the token")
@@ -216,7 +217,10 @@ def store_certificate(
     template = {**_certificate_template(certificate, label), Attribute.ID: key_id}
 
     def write(session: Any) -> None:
-        session.create_object(template)
+        wanted = {Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.ID: key_id}
+        there = (bytes(obj[Attribute.VALUE]) for obj in session.get_objects(wanted))
+        if template[Attribute.VALUE] not in there:
+            session.create_object(template)
 
     token.use_session("write the certificate", write)
     token.refresh()
