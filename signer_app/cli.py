@@ -435,7 +435,9 @@ def cmd_tokens_passwd(args: argparse.Namespace) -> int:
     storage = _token_storage(args, registry)
     old = _password(args.old_pin_file, "QALAM_PIN", "Current PIN: ")
     new = _password(args.new_pin_file, "QALAM_NEW_PIN", "New PIN: ", confirm=True)
-    registry.module(storage).change_pin(old, new, args.token)
+    from .service.tokens import change_pin
+
+    change_pin(registry, storage, old, new, args.token)
     print(f"PIN changed on the token in {storage}.")
     return EXIT_OK
 

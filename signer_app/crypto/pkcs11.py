@@ -407,6 +407,10 @@ class Pkcs11Module:
             raise InvalidInput("several tokens", reason=reason)
         return found[0]
 
+    def token_info(self, token_id: str | None = None) -> TokenInfo:
+        """The present token by serial or label (the only one when None), as it is now."""
+        return self._find(token_id)[1]
+
     def _fresh_state(self, token: Any) -> PinState:
         # python-pkcs11 keeps the token info it first read; ask the slot again.
         try:
@@ -449,8 +453,13 @@ class Pkcs11Module:
         session = self._session(token, info, old_pin, rw=True)
         try:
             session.set_pin(old_pin, new_pin)
-        except (p11x.PinLenRange, p11x.PinInvalid, p11x.PinTooWeak):
-            reason = "the token does not accept this new PIN (length or characters)"
+        except p11x.PinLenRange:
+            # python-pkcs11 does not give CK_TOKEN_INFO's ulMinPinLen/ulMaxPinLen: the token's
+            # own answer is the only limit we learn, and the person hears it plainly.
+            reason = "the new PIN is too short or too long for this token; the PIN is unchanged"
+            raise InvalidInput("new PIN length", reason=reason) from None
+        except (p11x.PinInvalid, p11x.PinTooWeak):
+            reason = "the token does not accept the new PIN's characters; the PIN is unchanged"
             raise InvalidInput("new PIN refused", reason=reason) from None
         except _WRONG_PIN:
             raise _wrong_pin(self._fresh_state(token), info.label) from None

@@ -224,6 +224,25 @@ class TokenRegistry:
         return module.login(pin, token_id, storage=storage, rw=rw)
 
 
+def change_pin(
+    registry: TokenRegistry,
+    storage: str,
+    old_pin: str,
+    new_pin: str,
+    token_id: str | None = None,
+) -> TokenInfo:
+    """Change the user PIN of the token behind ``storage`` (the desktop app's and the CLI's
+    one way to do it); the token as it is afterwards. Wrong old PIN: PinIncorrect (or its
+    count-low / final-try / locked forms); a new PIN the token refuses: InvalidInput."""
+    if not new_pin:
+        raise InvalidInput("empty new PIN", reason="the new PIN is empty")
+    module = registry.module(storage)
+    if not module.tokens():
+        raise TokenNotFound(storage, name=DRIVERS[storage].title)
+    module.change_pin(old_pin, new_pin, token_id)
+    return module.token_info(token_id)
+
+
 def environment_registry(overrides: Mapping[str, str] | None = None) -> TokenRegistry:
     """The registry from the environment, the settings' ``overrides`` and OS defaults; a bad
     variable is logged, not fatal."""
@@ -242,6 +261,7 @@ __all__ = [
     "Driver",
     "DriverStatus",
     "TokenRegistry",
+    "change_pin",
     "environment_registry",
     "is_module_map",
     "os_name",
