@@ -23,6 +23,7 @@ import functools
 import logging
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,11 @@ from .keystores import KeyEntry
 
 log = logging.getLogger("qalam.pkcs11")
 T = TypeVar("T")
+
+# Logged-in sessions per module path: a module is only re-initialised (``reload_module``) when
+# none is open, since C_Finalize would end them under a signature in progress.
+_SESSIONS: Counter[str] = Counter()
+_SESSIONS_LOCK = threading.Lock()
 
 # The storage name of a token reached through a module the person named themselves.
 GENERIC_STORAGE = "PKCS11"
@@ -311,6 +317,8 @@ class Pkcs11Token:
             if self._closed:
                 return
             self._closed = True
+            with _SESSIONS_LOCK:
+                _SESSIONS[self.info.module] -= 1
             try:
                 self._session.close()
             except p11x.PKCS11Error as exc:
@@ -441,8 +449,10 @@ class Pkcs11Module:
     ) -> Pkcs11Token:
         """Log in to a token (by serial or label; the only one when None) and open its store;
         ``rw`` for a session that may create and destroy objects (key generation)."""
-        token, info = self._find(token_id)
-        session = self._session(token, info, pin, rw=rw)
+        with _SESSIONS_LOCK:
+            token, info = self._find(token_id)
+            session = self._session(token, info, pin, rw=rw)
+            _SESSIONS[self.path] += 1
         return Pkcs11Token(info, session, storage)
 
     def change_pin(self, old_pin: str, new_pin: str, token_id: str | None = None) -> None:
@@ -475,6 +485,17 @@ def load_module(path: str | Path) -> Pkcs11Module:
     return Pkcs11Module(path)
 
 
+def reload_module(path: str | Path) -> bool:
+    """Finalize a module so the next load initialises it again: drivers that enumerate their
+    tokens only in C_Initialize (SoftHSM2, some vendors') then see one plugged in since.
+    Refused (False) while a session of it is open, which finalizing would end."""
+    with _SESSIONS_LOCK:
+        if _SESSIONS[str(path)] > 0:
+            return False
+        unload_module(path)
+        return True
+
+
 def unload_module(path: str | Path) -> None:
     """Finalize and forget a loaded library, so the next load starts afresh (tests, rescans)."""
     try:
@@ -492,6 +513,7 @@ __all__ = [
     "TokenKey",
     "digest_info",
     "load_module",
+    "reload_module",
     "translate",
     "unload_module",
 ]
