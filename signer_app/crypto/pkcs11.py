@@ -55,10 +55,14 @@ from .keystores import KeyEntry
 log = logging.getLogger("qalam.pkcs11")
 T = TypeVar("T")
 
+# python-pkcs11 calls C_Initialize(NULL): the application promises never to call a module from
+# two threads at once (PKCS#11 §5.4), and SoftHSM2 then drops its own locking. So every call
+# into any module goes under this one lock: a signature, a token listing by the TokenWatcher's
+# thread, a login. Re-entrant, because a key's signature runs inside its token's session use.
+_LOCK = threading.RLock()
 # Logged-in sessions per module path: a module is only re-initialised (``reload_module``) when
 # none is open, since C_Finalize would end them under a signature in progress.
 _SESSIONS: Counter[str] = Counter()
-_SESSIONS_LOCK = threading.Lock()
 
 # The storage name of a token reached through a module the person named themselves.
 GENERIC_STORAGE = "PKCS11"
@@ -214,7 +218,7 @@ class Pkcs11Token:
         self.info = info
         self.storage = storage
         self._session = session
-        self._lock = threading.Lock()
+        self._lock = _LOCK
         self._closed = False
         self._entries: tuple[KeyEntry, ...] | None = None
         self.skipped: list[str] = []
@@ -317,8 +321,7 @@ class Pkcs11Token:
             if self._closed:
                 return
             self._closed = True
-            with _SESSIONS_LOCK:
-                _SESSIONS[self.info.module] -= 1
+            _SESSIONS[self.info.module] -= 1
             try:
                 self._session.close()
             except p11x.PKCS11Error as exc:
@@ -358,7 +361,8 @@ class Pkcs11Module:
         if not Path(self.path).is_file():
             raise Pkcs11ModuleError(self.path, path=self.path, reason="the file does not exist")
         try:
-            self._lib = p11.lib(self.path)
+            with _LOCK:
+                self._lib = p11.lib(self.path)
         except p11x.PKCS11Error as exc:
             # python-pkcs11 raises its base error with the loader's text: not a library,
             # not a PKCS#11 library (no C_GetFunctionList), C_Initialize failing.
@@ -388,7 +392,8 @@ class Pkcs11Module:
 
     def tokens(self) -> list[TokenInfo]:
         """The initialised tokens present now, one per slot."""
-        return [self._info(slot, token) for slot, token in self._present()]
+        with _LOCK:
+            return [self._info(slot, token) for slot, token in self._present()]
 
     def _info(self, slot: Any, token: Any) -> TokenInfo:
         return TokenInfo(
@@ -417,7 +422,8 @@ class Pkcs11Module:
 
     def token_info(self, token_id: str | None = None) -> TokenInfo:
         """The present token by serial or label (the only one when None), as it is now."""
-        return self._find(token_id)[1]
+        with _LOCK:
+            return self._find(token_id)[1]
 
     def _fresh_state(self, token: Any) -> PinState:
         # python-pkcs11 keeps the token info it first read; ask the slot again.
@@ -449,7 +455,7 @@ class Pkcs11Module:
     ) -> Pkcs11Token:
         """Log in to a token (by serial or label; the only one when None) and open its store;
         ``rw`` for a session that may create and destroy objects (key generation)."""
-        with _SESSIONS_LOCK:
+        with _LOCK:
             token, info = self._find(token_id)
             session = self._session(token, info, pin, rw=rw)
             _SESSIONS[self.path] += 1
@@ -459,6 +465,10 @@ class Pkcs11Module:
         """Change the user PIN (C_SetPIN in a logged-in read-write session)."""
         if not new_pin:
             raise InvalidInput("empty new PIN", reason="the new PIN is empty")
+        with _LOCK:
+            self._change_pin(old_pin, new_pin, token_id)
+
+    def _change_pin(self, old_pin: str, new_pin: str, token_id: str | None) -> None:
         token, info = self._find(token_id)
         session = self._session(token, info, old_pin, rw=True)
         try:
@@ -489,7 +499,7 @@ def reload_module(path: str | Path) -> bool:
     """Finalize a module so the next load initialises it again: drivers that enumerate their
     tokens only in C_Initialize (SoftHSM2, some vendors') then see one plugged in since.
     Refused (False) while a session of it is open, which finalizing would end."""
-    with _SESSIONS_LOCK:
+    with _LOCK:
         if _SESSIONS[str(path)] > 0:
             return False
         unload_module(path)
@@ -499,7 +509,8 @@ def reload_module(path: str | Path) -> bool:
 def unload_module(path: str | Path) -> None:
     """Finalize and forget a loaded library, so the next load starts afresh (tests, rescans)."""
     try:
-        p11.unload(str(path))
+        with _LOCK:
+            p11.unload(str(path))
     except p11x.PKCS11Error as exc:
         log.info("unloading %s: %s", path, type(exc).__name__)
 
