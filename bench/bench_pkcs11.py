@@ -6,6 +6,11 @@ Qalam's token key signing digests in one logged-in session (the way a request si
 C_SignInit + C_Sign through python-pkcs11 (what SoftHSM2 itself costs); `cryptography` signing
 the same digest with the same key in memory; and the naive use, a log-in and a new session per
 signature.
+
+Two variants asked of the 0.7 target (issue 8), measured in the same slices: CKM_SHA256_RSA_PKCS
+(the token hashes the message; here a short one, so the hash costs nothing either way), and two
+threads signing through Qalam (one session, calls serialised) against cryptography in two
+threads.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import json
 import os
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -59,6 +65,27 @@ def _interleaved(actions: dict[str, Callable[[], object]], rounds: int = 6) -> d
                 runs[name] += 1
             spent[name] += time.perf_counter() - start
     return {name: runs[name] / spent[name] for name in actions}
+
+
+def _threaded(actions: list[Callable[[], object]], seconds: float = 2.0) -> float:
+    """Total rate of the actions run at once, one thread each."""
+    counts = [0] * len(actions)
+    stop = threading.Event()
+
+    def loop(i: int) -> None:
+        while not stop.is_set():
+            actions[i]()
+            counts[i] += 1
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(len(actions))]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - start)
 
 
 def _b(value: int) -> bytes:
@@ -125,8 +152,18 @@ def _measure(private: rsa.RSAPrivateKey, file_key: SoftwareKey) -> dict[str, flo
                 "qalam": lambda: key.sign_digest(digest, SHA256),
                 "bare": lambda: key.handle.sign(message, mechanism=Mechanism.RSA_PKCS),
                 "cryptography": lambda: private.sign(digest, padding.PKCS1v15(), prehashed),
+                "hash_on_token": lambda: key.handle.sign(
+                    b"bench", mechanism=Mechanism.SHA256_RSA_PKCS
+                ),
             }
         )
+        # Two threads on one session: Qalam serialises every call into a module (python-pkcs11
+        # calls C_Initialize(NULL), which promises no concurrent calls; a second raw session in
+        # a second thread ends in CKR_GENERAL_ERROR on SoftHSM2), so threads add nothing here.
+        sign = lambda: key.sign_digest(digest, SHA256)  # noqa: E731
+        rates["two_threads"] = _threaded([sign, sign])
+        soft = lambda: private.sign(digest, padding.PKCS1v15(), prehashed)  # noqa: E731
+        rates["cryptography_two_threads"] = _threaded([soft, soft])
 
     def naive() -> None:
         with module.login(PIN) as one:
@@ -166,5 +203,12 @@ def run(raw: Raw) -> dict[str, object]:
         "ratio_bare_softhsm_to_cryptography": round(rates["bare"] / software, 2),
         "ratio_login_each_time_to_cryptography": round(rates["naive"] / software, 2),
         "ratio_one_session_to_bare_softhsm": round(rates["qalam"] / rates["bare"], 2),
+        "token_sign_per_s_sha256_rsa_pkcs_on_token": round(rates["hash_on_token"], 1),
+        "ratio_hash_on_token_to_cryptography": round(rates["hash_on_token"] / software, 2),
+        "token_sign_per_s_two_threads": round(rates["two_threads"], 1),
+        "cryptography_sign_per_s_two_threads": round(rates["cryptography_two_threads"], 1),
+        "ratio_two_threads_token_to_cryptography": round(
+            rates["two_threads"] / rates["cryptography_two_threads"], 2
+        ),
         "target": "ratio_one_session_to_cryptography >= 0.7",
     }

@@ -515,8 +515,97 @@ def cmd_tokens_passwd(args: argparse.Namespace) -> int:
     storage = _token_storage(args, registry)
     old = _password(args.old_pin_file, "QALAM_PIN", "Current PIN: ")
     new = _password(args.new_pin_file, "QALAM_NEW_PIN", "New PIN: ", confirm=True)
-    registry.module(storage).change_pin(old, new, args.token)
+    from .service.tokens import change_pin
+
+    change_pin(registry, storage, old, new, args.token)
     print(f"PIN changed on the token in {storage}.")
+    return EXIT_OK
+
+
+def _token_ca(args: argparse.Namespace) -> Any:
+    """The certification centre: --ca-url, else the settings' one."""
+    from .service.ca_client import CaClient
+    from .service.settings import SettingsStore
+
+    url = args.ca_url or SettingsStore(_data_dir(args)).load().ca_url
+    if not url:
+        raise InvalidInput("no CA", reason="no certification centre is set: use --ca-url")
+    return CaClient(url)
+
+
+def _token_step(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _token_report(store: Any, done: Any) -> None:
+    from .crypto.identity import identity_of
+
+    who = identity_of(done.auth)
+    where = f"{store.label} ({done.storage}, serial {done.serial})"
+    print(f"New keys on {where} for {who.common_name} (IIN {who.iin}):")
+    for name, key_id, cert in (
+        ("AUTH", done.auth_id, done.auth),
+        ("SIGN", done.sign_id, done.sign),
+    ):
+        print(f"  {name}  key id {key_id.hex()}  valid until {cert.not_valid_after_utc:%Y-%m-%d}")
+
+
+def _open_for_writing(args: argparse.Namespace, storage: str | None, token: str | None) -> Any:
+    registry = _token_registry(args)
+    chosen = storage if storage and not args.module else _token_storage(args, registry)
+    pin = _password(args.pin_file, "QALAM_PIN", f"PIN for {chosen}: ")
+    return registry.open(chosen, pin, token, rw=True)
+
+
+def cmd_tokens_enroll(args: argparse.Namespace) -> int:
+    """New keys on a token for a PSC code; or finish / give up one left pending."""
+    from .service import token_reissue
+
+    data_dir = _data_dir(args)
+    if args.resume is not None or args.discard:
+        waiting = token_reissue.pending_files(data_dir)
+        named = args.discard or args.resume
+        path = Path(named) if named else (waiting[0] if waiting else None)
+        if path is None:
+            print("Nothing to resume: no enrolment on a token is pending.")
+            return EXIT_OK
+        pending = token_reissue.TokenPending.read(path)
+        with _open_for_writing(args, args.storage or pending.storage, pending.serial) as store:
+            if args.discard:
+                token_reissue.discard(path, store)
+                print(f"Discarded {path}: its new keys were taken off {pending.where}.")
+                return EXIT_OK
+            done = token_reissue.resume(
+                _token_ca(args), path, store, code=args.code, step=_token_step
+            )
+            _token_report(store, done)
+        return EXIT_OK
+    if not args.iin or not args.code:
+        raise InvalidInput("arguments", reason="give --iin and --code (or --resume)")
+    client = _token_ca(args)
+    with _open_for_writing(args, args.storage, args.token) as store:
+        done = token_reissue.with_code(
+            client, data_dir, store, args.iin, args.code, kind=args.key_kind, step=_token_step
+        )
+        _token_report(store, done)
+    return EXIT_OK
+
+
+def cmd_tokens_renew(args: argparse.Namespace) -> int:
+    """New keys on a token for a request signed with the token's still-valid AUTH key."""
+    from .crypto.identity import identity_of
+    from .service import token_reissue
+
+    client = _token_ca(args)
+    with _open_for_writing(args, args.storage, args.token) as store:
+        current = token_reissue.current_auth_key(store)
+        iin = identity_of(current.certificate).iin
+        if not iin:
+            raise InvalidInput("no IIN", reason="the AUTH certificate on the token names no IIN")
+        done = token_reissue.renew(
+            client, _data_dir(args), store, current, iin, kind=args.key_kind, step=_token_step
+        )
+        _token_report(store, done)
     return EXIT_OK
 
 
@@ -527,6 +616,8 @@ def _add_tokens_parser(sub: Any, data_help: str) -> None:
         ("list", "drivers and the tokens connected", cmd_tokens_list),
         ("keys", "log in to a token and show its keys", cmd_tokens_keys),
         ("passwd", "change a token's PIN", cmd_tokens_passwd),
+        ("enroll", "new keys on a token for a PSC code (or --resume)", cmd_tokens_enroll),
+        ("renew", "new keys on a token, signed with its AUTH key", cmd_tokens_renew),
     ):
         one = tokens_sub.add_parser(name, help=text)
         one.add_argument("--module", help="PKCS#11 module to use (the generic PKCS11 storage)")
@@ -536,9 +627,21 @@ def _add_tokens_parser(sub: Any, data_help: str) -> None:
         else:
             one.add_argument("--storage", help="e.g. AKKaztokenStore (else the only one found)")
             one.add_argument("--token", help="serial or label, when several are connected")
-        if name == "keys":
+        if name in ("keys", "enroll", "renew"):
             one.add_argument("--pin-file", help="file holding the PIN (else QALAM_PIN or a prompt)")
+        if name == "keys":
             one.add_argument("--json", action="store_true")
+        if name in ("enroll", "renew"):
+            one.add_argument("--ca-url", help="the certification centre (else the settings')")
+            one.add_argument("--key-kind", choices=("rsa", "ec"), default="rsa")
+        if name == "enroll":
+            one.add_argument("--iin", help="your IIN")
+            one.add_argument("--code", help="the one-time code from the PSC operator")
+            one.add_argument(
+                "--resume", nargs="?", const="", metavar="PENDING",
+                help="finish an enrolment whose answer was lost (the oldest when no file)",
+            )  # fmt: skip
+            one.add_argument("--discard", metavar="PENDING", help="give up a pending enrolment")
         if name == "passwd":
             one.add_argument("--old-pin-file", help="else QALAM_PIN or a prompt")
             one.add_argument("--new-pin-file", help="else QALAM_NEW_PIN or a prompt")

@@ -1,15 +1,21 @@
-"""`qalam tokens list|keys|passwd` against a SoftHSM2 token standing in for a Kaztoken."""
+"""`qalam tokens list|keys|passwd|enroll|renew` against a SoftHSM2 token standing in for a
+Kaztoken (and, for enroll and renew, the live bundled CA)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ca_live import LiveCa, live_ca
 from softhsm import PIN, SoftHsm, softhsm
 
 from signer_app.cli import EXIT_ERROR, EXIT_OK, main
+from signer_app.service.ca_client import CaClient
+
+CITIZEN = "850101300124"
 
 __all__ = ["softhsm"]  # fixture, used by name
 
@@ -117,3 +123,117 @@ def test_no_token_anywhere_asks_which_storage(
     monkeypatch.setenv("QALAM_PKCS11_MODULES", "")
     assert main(["tokens", "keys"]) == EXIT_ERROR
     assert "tokens found: none" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- enroll, renew
+
+
+@pytest.fixture
+def ca(tmp_path: Path) -> Iterator[LiveCa]:
+    with live_ca(tmp_path) as served:
+        yield served
+
+
+def _code(ca: LiveCa, demo: dict[str, Any]) -> str:
+    operator = CaClient(ca.url)
+    operator.sign_in(demo["psc_operator_auth"].open())
+    made = operator.ticket(CITIZEN, "id_card", "0" + CITIZEN[-8:], "reissue")
+    return str(made["code"])
+
+
+def _keys(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    capsys.readouterr()
+    assert main(["tokens", "keys", "--json"]) == EXIT_OK
+    keys: list[dict[str, Any]] = json.loads(capsys.readouterr().out)
+    return keys
+
+
+def test_enroll_with_a_psc_code_puts_new_keys_on_the_token(
+    kaztoken: SoftHsm,
+    ca: LiveCa,
+    demo: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("QALAM_PIN", PIN)
+    argv = ["tokens", "enroll", "--storage", "AKKaztokenStore", "--token", "kaztoken",
+            "--iin", CITIZEN, "--code", _code(ca, demo), "--ca-url", ca.url,
+            "--key-kind", "ec"]  # fmt: skip
+    assert main(argv) == EXIT_OK
+    out, err = capsys.readouterr()
+    assert out.startswith("New keys on kaztoken (AKKaztokenStore, serial ")
+    assert f"(IIN {CITIZEN}):" in out
+    assert "writing the certificates to the token" in err
+    assert sorted(k["algorithm"] for k in _keys(capsys)) == ["EC", "EC", "RSA"]
+
+
+def test_an_unreachable_ca_leaves_a_pending_enrolment_that_resume_finishes(
+    kaztoken: SoftHsm,
+    ca: LiveCa,
+    demo: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("QALAM_PIN", PIN)
+    code = _code(ca, demo)
+    argv = ["tokens", "enroll", "--iin", CITIZEN, "--code", code, "--ca-url", "http://127.0.0.1:9"]
+    assert main(argv) == EXIT_ERROR
+    assert "127.0.0.1:9" in capsys.readouterr().err
+    (pending,) = (tmp_path / "home" / "pending").iterdir()
+    assert pending.name.startswith("token-reissue-")
+    assert main(["tokens", "enroll", "--resume", "--code", code, "--ca-url", ca.url]) == EXIT_OK
+    assert "New keys on kaztoken" in capsys.readouterr().out
+    assert not pending.exists()
+    assert main(["tokens", "enroll", "--resume"]) == EXIT_OK
+    assert "Nothing to resume" in capsys.readouterr().out
+
+
+def test_discard_takes_a_pending_enrolment_off_the_token(
+    kaztoken: SoftHsm,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("QALAM_PIN", PIN)
+    argv = ["tokens", "enroll", "--iin", CITIZEN, "--code", "C", "--ca-url", "http://127.0.0.1:9"]
+    assert main(argv) == EXIT_ERROR
+    (pending,) = (tmp_path / "home" / "pending").iterdir()
+    assert main(["tokens", "enroll", "--discard", str(pending)]) == EXIT_OK
+    assert "taken off kaztoken" in capsys.readouterr().out
+    assert not pending.exists()
+    assert len(_keys(capsys)) == 1
+
+
+def test_enroll_needs_the_iin_and_the_code(
+    kaztoken: SoftHsm, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QALAM_PIN", PIN)
+    assert main(["tokens", "enroll", "--iin", CITIZEN, "--ca-url", "http://127.0.0.1:9"]) == 2
+    assert "give --iin and --code" in capsys.readouterr().err
+
+
+def test_renew_signs_with_the_auth_key_on_the_token(
+    kaztoken: SoftHsm,
+    ca: LiveCa,
+    demo: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    kaztoken.import_entry("kaztoken", demo["citizen_auth"].open(), b"\x02")
+    kaztoken.activate()
+    pin_file = _secret(tmp_path, "pin", PIN)
+    assert main(["tokens", "renew", "--pin-file", pin_file, "--ca-url", ca.url]) == EXIT_OK
+    assert f"(IIN {CITIZEN}):" in capsys.readouterr().out
+    old = demo["citizen_auth"].open().certificate
+    status = CaClient(ca.url).certificate_status(f"{old.serial_number:040x}")
+    assert status["status"] == "revoked"
+
+
+def test_renew_without_an_auth_key_on_the_token_says_to_use_a_code(
+    kaztoken: SoftHsm, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pin_file = _secret(tmp_path, "pin", PIN)
+    argv = ["tokens", "renew", "--pin-file", pin_file, "--ca-url", "http://127.0.0.1:9"]
+    assert main(argv) == EXIT_ERROR
+    assert "PSC code" in capsys.readouterr().err

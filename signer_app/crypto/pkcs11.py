@@ -23,10 +23,11 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pkcs11 as p11
 from asn1crypto import algos, core
@@ -52,6 +53,16 @@ from .errors import (
 from .keystores import KeyEntry
 
 log = logging.getLogger("qalam.pkcs11")
+T = TypeVar("T")
+
+# python-pkcs11 calls C_Initialize(NULL): the application promises never to call a module from
+# two threads at once (PKCS#11 §5.4), and SoftHSM2 then drops its own locking. So every call
+# into any module goes under this one lock: a signature, a token listing by the TokenWatcher's
+# thread, a login. Re-entrant, because a key's signature runs inside its token's session use.
+_LOCK = threading.RLock()
+# Logged-in sessions per module path: a module is only re-initialised (``reload_module``) when
+# none is open, since C_Finalize would end them under a signature in progress.
+_SESSIONS: Counter[str] = Counter()
 
 # The storage name of a token reached through a module the person named themselves.
 GENERIC_STORAGE = "PKCS11"
@@ -207,7 +218,7 @@ class Pkcs11Token:
         self.info = info
         self.storage = storage
         self._session = session
-        self._lock = threading.Lock()
+        self._lock = _LOCK
         self._closed = False
         self._entries: tuple[KeyEntry, ...] | None = None
         self.skipped: list[str] = []
@@ -231,6 +242,17 @@ class Pkcs11Token:
                 return action()
             except p11x.PKCS11Error as exc:
                 raise translate(exc, what) from None
+
+    def use_session(self, what: str, action: Callable[[Any], T]) -> T:
+        """Run ``action(session)`` like ``run`` (for pkcs11_objects.py, which writes objects)."""
+        result: T = self.run(what, lambda: action(self._session))
+        return result
+
+    def refresh(self) -> None:
+        """Forget the keys read so far: the next ``entries()`` reads the token again."""
+        with self._lock:
+            self._entries = None
+            self.skipped = []
 
     def entries(self) -> Sequence[KeyEntry]:
         """The private keys that have a certificate of the same CKA_ID, read once."""
@@ -299,6 +321,7 @@ class Pkcs11Token:
             if self._closed:
                 return
             self._closed = True
+            _SESSIONS[self.info.module] -= 1
             try:
                 self._session.close()
             except p11x.PKCS11Error as exc:
@@ -338,7 +361,8 @@ class Pkcs11Module:
         if not Path(self.path).is_file():
             raise Pkcs11ModuleError(self.path, path=self.path, reason="the file does not exist")
         try:
-            self._lib = p11.lib(self.path)
+            with _LOCK:
+                self._lib = p11.lib(self.path)
         except p11x.PKCS11Error as exc:
             # python-pkcs11 raises its base error with the loader's text: not a library,
             # not a PKCS#11 library (no C_GetFunctionList), C_Initialize failing.
@@ -368,7 +392,8 @@ class Pkcs11Module:
 
     def tokens(self) -> list[TokenInfo]:
         """The initialised tokens present now, one per slot."""
-        return [self._info(slot, token) for slot, token in self._present()]
+        with _LOCK:
+            return [self._info(slot, token) for slot, token in self._present()]
 
     def _info(self, slot: Any, token: Any) -> TokenInfo:
         return TokenInfo(
@@ -395,6 +420,11 @@ class Pkcs11Module:
             raise InvalidInput("several tokens", reason=reason)
         return found[0]
 
+    def token_info(self, token_id: str | None = None) -> TokenInfo:
+        """The present token by serial or label (the only one when None), as it is now."""
+        with _LOCK:
+            return self._find(token_id)[1]
+
     def _fresh_state(self, token: Any) -> PinState:
         # python-pkcs11 keeps the token info it first read; ask the slot again.
         try:
@@ -416,23 +446,40 @@ class Pkcs11Module:
             raise translate(exc, "log in") from None
 
     def login(
-        self, pin: str, token_id: str | None = None, storage: str = GENERIC_STORAGE
+        self,
+        pin: str,
+        token_id: str | None = None,
+        storage: str = GENERIC_STORAGE,
+        *,
+        rw: bool = False,
     ) -> Pkcs11Token:
-        """Log in to a token (by serial or label; the only one when None) and open its store."""
-        token, info = self._find(token_id)
-        session = self._session(token, info, pin)
+        """Log in to a token (by serial or label; the only one when None) and open its store;
+        ``rw`` for a session that may create and destroy objects (key generation)."""
+        with _LOCK:
+            token, info = self._find(token_id)
+            session = self._session(token, info, pin, rw=rw)
+            _SESSIONS[self.path] += 1
         return Pkcs11Token(info, session, storage)
 
     def change_pin(self, old_pin: str, new_pin: str, token_id: str | None = None) -> None:
         """Change the user PIN (C_SetPIN in a logged-in read-write session)."""
         if not new_pin:
             raise InvalidInput("empty new PIN", reason="the new PIN is empty")
+        with _LOCK:
+            self._change_pin(old_pin, new_pin, token_id)
+
+    def _change_pin(self, old_pin: str, new_pin: str, token_id: str | None) -> None:
         token, info = self._find(token_id)
         session = self._session(token, info, old_pin, rw=True)
         try:
             session.set_pin(old_pin, new_pin)
-        except (p11x.PinLenRange, p11x.PinInvalid, p11x.PinTooWeak):
-            reason = "the token does not accept this new PIN (length or characters)"
+        except p11x.PinLenRange:
+            # python-pkcs11 does not give CK_TOKEN_INFO's ulMinPinLen/ulMaxPinLen: the token's
+            # own answer is the only limit we learn, and the person hears it plainly.
+            reason = "the new PIN is too short or too long for this token; the PIN is unchanged"
+            raise InvalidInput("new PIN length", reason=reason) from None
+        except (p11x.PinInvalid, p11x.PinTooWeak):
+            reason = "the token does not accept the new PIN's characters; the PIN is unchanged"
             raise InvalidInput("new PIN refused", reason=reason) from None
         except _WRONG_PIN:
             raise _wrong_pin(self._fresh_state(token), info.label) from None
@@ -448,10 +495,22 @@ def load_module(path: str | Path) -> Pkcs11Module:
     return Pkcs11Module(path)
 
 
+def reload_module(path: str | Path) -> bool:
+    """Finalize a module so the next load initialises it again: drivers that enumerate their
+    tokens only in C_Initialize (SoftHSM2, some vendors') then see one plugged in since.
+    Refused (False) while a session of it is open, which finalizing would end."""
+    with _LOCK:
+        if _SESSIONS[str(path)] > 0:
+            return False
+        unload_module(path)
+        return True
+
+
 def unload_module(path: str | Path) -> None:
     """Finalize and forget a loaded library, so the next load starts afresh (tests, rescans)."""
     try:
-        p11.unload(str(path))
+        with _LOCK:
+            p11.unload(str(path))
     except p11x.PKCS11Error as exc:
         log.info("unloading %s: %s", path, type(exc).__name__)
 
@@ -465,6 +524,7 @@ __all__ = [
     "TokenKey",
     "digest_info",
     "load_module",
+    "reload_module",
     "translate",
     "unload_module",
 ]

@@ -25,6 +25,9 @@ SERVICE_MESSAGES: dict[str, dict[str, str]] = {
         "reissue_pending": "A re-issue was started and not finished: {path}. Finish it with "
         "'qalam reissue --resume' before starting another.",
         "file_exists": "{path} already exists; it was not overwritten. Choose another folder.",
+        "token_reissue_pending": "New keys on the token {token} are waiting for their "
+        "certificates ({path}). Finish with 'qalam tokens enroll --resume' before starting "
+        "another.",
     },
     "ru": {
         "action_canceled": "Запрос отменён.",
@@ -39,6 +42,8 @@ SERVICE_MESSAGES: dict[str, dict[str, str]] = {
         "reissue_pending": "Перевыпуск был начат и не завершён: {path}. Завершите его командой "
         "'qalam reissue --resume', прежде чем начинать новый.",
         "file_exists": "{path} уже существует и не был перезаписан. Выберите другую папку.",
+        "token_reissue_pending": "Новые ключи на токене {token} ожидают сертификатов ({path}). "
+        "Завершите командой 'qalam tokens enroll --resume', прежде чем начинать новый.",
     },
     "kk": {
         "action_canceled": "Сұрау тоқтатылды.",
@@ -53,6 +58,9 @@ SERVICE_MESSAGES: dict[str, dict[str, str]] = {
         "reissue_pending": "Қайта шығару басталып, аяқталмаған: {path}. Жаңасын бастамас бұрын "
         "оны 'qalam reissue --resume' командасымен аяқтаңыз.",
         "file_exists": "{path} бар болғандықтан, қайта жазылмады. Басқа қалтаны таңдаңыз.",
+        "token_reissue_pending": "{token} токеніндегі жаңа кілттер сертификаттарын күтуде "
+        "({path}). Жаңасын бастамас бұрын 'qalam tokens enroll --resume' командасымен "
+        "аяқтаңыз.",
     },
 }
 
@@ -223,6 +231,12 @@ class ReissuePending(ServiceError):
     code = "reissue_pending"
 
 
+class TokenReissuePending(ReissuePending):
+    """An earlier enrolment on a token left key pairs there waiting for their certificates."""
+
+    code = "token_reissue_pending"
+
+
 class FileExists(ServiceError):
     """A file would have been overwritten; nothing was written."""
 
@@ -240,5 +254,6 @@ __all__ = [
     "ServiceError",
     "StorageEmpty",
     "StorageUnknown",
+    "TokenReissuePending",
     "TooManyAttempts",
 ]

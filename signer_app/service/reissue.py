@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -179,17 +179,23 @@ class Pending:
         )
 
 
-def _write_pending(
-    data_dir: Path, iin: str, keys: NewKeys, password: str, out_dir: Path, encryption: Encryption
-) -> Path:
+def write_pending_record(data_dir: Path, prefix: str, record: dict[str, Any]) -> Path:
+    """Write ``record`` (no secret in clear) as a new ``<prefix>-<time>.json`` in the data
+    dir's pending folder, atomically and readable by the owner only; its path."""
     folder = data_dir / PENDING_DIR
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    path = folder / f"reissue-{iin}-{stamp}.json"
+    path = folder / f"{prefix}-{stamp}.json"
+    created = {"version": PENDING_VERSION, "created": datetime.now(UTC).isoformat()}
+    atomic_write(path, json.dumps({**created, **record}, indent=2).encode("utf-8"), mode=0o600)
+    return path
+
+
+def _write_pending(
+    data_dir: Path, iin: str, keys: NewKeys, password: str, out_dir: Path, encryption: Encryption
+) -> Path:
     record = {
-        "version": PENDING_VERSION,
         "iin": iin,
-        "created": datetime.now(UTC).isoformat(),
         "out_dir": str(out_dir.resolve()),
         "encryption": encryption,
         "auth_key": _encrypted(keys.auth, password),
@@ -197,8 +203,7 @@ def _write_pending(
         "csr_auth": base64.b64encode(keys.csr_auth).decode("ascii"),
         "csr_sign": base64.b64encode(keys.csr_sign).decode("ascii"),
     }
-    atomic_write(path, json.dumps(record, indent=2).encode("utf-8"), mode=0o600)
-    return path
+    return write_pending_record(data_dir, f"reissue-{iin}", record)
 
 
 # -- the flow ---------------------------------------------------------------------------------
@@ -214,7 +219,8 @@ def _check_targets(out_dir: Path, names: tuple[str, str]) -> tuple[Path, Path]:
     return targets
 
 
-def _check_iin(iin: str) -> None:
+def check_iin(iin: str) -> None:
+    """InvalidInput unless ``iin`` is a well-formed IIN (checked before any key is made)."""
     if not is_valid_iin(iin):
         raise InvalidInput(iin, reason="an IIN is 12 digits with a valid check digit")
 
@@ -240,6 +246,14 @@ def _spki(key: PrivateKey | x509.Certificate) -> bytes:
     )
 
 
+def check_issued_for(issued: Issued, auth_spki: bytes, sign_spki: bytes) -> None:
+    """InvalidInput unless the CA's AUTH and SIGN certificates are for these public keys."""
+    for spki, certificate in ((auth_spki, issued.auth), (sign_spki, issued.sign)):
+        if _spki(certificate) != spki:
+            reason = "the centre returned a certificate for another key"
+            raise InvalidInput("certificate", reason=reason)
+
+
 def _finish(
     pending: Path,
     keys: NewKeys,
@@ -248,10 +262,7 @@ def _finish(
     out_dir: Path,
     encryption: Encryption,
 ) -> Reissued:
-    for key, certificate in ((keys.auth, issued.auth), (keys.sign, issued.sign)):
-        if _spki(certificate) != _spki(key):
-            reason = "the centre returned a certificate for another key"
-            raise InvalidInput("certificate", reason=reason)
+    check_issued_for(issued, _spki(keys.auth), _spki(keys.sign))
     done = _save(keys, issued, password, out_dir, encryption)
     os.unlink(pending)
     return done
@@ -266,7 +277,7 @@ def _start(
     encryption: Encryption,
     step: Step,
 ) -> tuple[NewKeys, Path]:
-    _check_iin(iin)
+    check_iin(iin)
     if not password:
         raise InvalidInput("password", reason="a key file needs a password")
     waiting = [p for p in pending_files(data_dir) if Pending.read(p).iin == iin]
@@ -280,14 +291,18 @@ def _start(
 
 
 @contextmanager
-def _refusal_clears(pending: Path) -> Iterator[None]:
-    """A refusal means the CA issued nothing: the pending keys can go. Any other failure
-    (the CA unreachable, the answer lost) keeps them for ``resume``."""
+def on_refusal(cleanup: Callable[[], None]) -> Iterator[None]:
+    """A refusal means the CA issued nothing: ``cleanup`` lets the pending keys go. Any other
+    failure (the CA unreachable, the answer lost) keeps them for ``resume``."""
     try:
         yield
     except CaRefused:
-        os.unlink(pending)
+        cleanup()
         raise
+
+
+def _refusal_clears(pending: Path) -> AbstractContextManager[None]:
+    return on_refusal(lambda: os.unlink(pending))
 
 
 def with_code(
@@ -346,18 +361,14 @@ def resume(
     pending keys; if it issued none, send the request again with ``code`` (when given)."""
     pending = Pending.read(pending_path)
     keys = pending.keys(password)
-    step("asking the certification centre for the issued certificates")
-    auth = _newest(client.certificates_for_key(key_id(keys.auth)))
-    sign = _newest(client.certificates_for_key(key_id(keys.sign)))
-    if auth is not None and sign is not None:
-        ca = str(auth[0]["ca"])
-        issued = Issued(ca=ca, auth=auth[1], sign=sign[1], chain=client.ca_chain(ca))
-    elif code is not None:
-        step("sending the request again")
-        issued = client.enroll(pending.iin, keys.csr_auth, keys.csr_sign, code=code.strip())
-    else:
-        reason = "the centre never issued certificates for these keys: give the code again"
-        raise InvalidInput("code", reason=reason)
+    issued = recover_issued(
+        client,
+        pending.iin,
+        (key_id(keys.auth), key_id(keys.sign)),
+        (keys.csr_auth, keys.csr_sign),
+        code,
+        step,
+    )
     step("saving the key files")
     return _finish(pending_path, keys, issued, password, pending.out_dir, pending.encryption)
 
@@ -376,16 +387,54 @@ def _newest(found: list[Found]) -> Found | None:
     return good[-1] if good else None
 
 
+def issued_for_keys(client: CaClient, auth_ski: str, sign_ski: str) -> Issued | None:
+    """What the CA issued for these two keys (by SubjectKeyIdentifier hex), with its chain;
+    None unless it holds a good certificate for both (the request never arrived)."""
+    auth = _newest(client.certificates_for_key(auth_ski))
+    sign = _newest(client.certificates_for_key(sign_ski))
+    if auth is None or sign is None:
+        return None
+    ca = str(auth[0]["ca"])
+    return Issued(ca=ca, auth=auth[1], sign=sign[1], chain=client.ca_chain(ca))
+
+
+def recover_issued(
+    client: CaClient,
+    iin: str,
+    skis: tuple[str, str],
+    csrs: tuple[bytes, bytes],
+    code: str | None,
+    step: Step,
+) -> Issued:
+    """The certificates of a pending AUTH + SIGN pair: those the CA already issued (the
+    answer was lost), else a new answer to the same requests with ``code`` (it never got them)."""
+    step("asking the certification centre for the issued certificates")
+    issued = issued_for_keys(client, *skis)
+    if issued is not None:
+        return issued
+    if code is None:
+        reason = "the centre never issued certificates for these keys: give the code again"
+        raise InvalidInput("code", reason=reason)
+    step("sending the request again")
+    return client.enroll(iin, csrs[0], csrs[1], code=code.strip())
+
+
 __all__ = [
     "NewKeys",
     "Pending",
     "Reissued",
+    "check_iin",
+    "check_issued_for",
     "discard",
     "generate",
+    "issued_for_keys",
     "key_id",
+    "on_refusal",
     "pending_files",
+    "recover_issued",
     "renew",
     "renewal_request",
     "resume",
     "with_code",
+    "write_pending_record",
 ]

@@ -16,6 +16,11 @@ token in a slot, which is what getActiveTokens answers.
 The default paths are the vendors' usual install locations as far as they are publicly known.
 For Kaztoken, the ID card and aKey no path is known here: those storages work once a path is
 set (settings or the environment); the guidance says so.
+
+For the desktop app: ``change_pin`` is the one way to change a token's PIN, and
+``TokenWatcher`` polls the storages in a worker thread and reports tokens plugged in and
+pulled out, re-initialising an idle driver so that one which only looks for tokens when it
+starts (SoftHSM2, some vendors') still sees a token plugged in later.
 """
 
 from __future__ import annotations
@@ -23,13 +28,21 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from ..crypto.errors import InvalidInput, Pkcs11ModuleError, QalamError, TokenNotFound
-from ..crypto.pkcs11 import GENERIC_STORAGE, Pkcs11Module, Pkcs11Token, TokenInfo, load_module
+from ..crypto.pkcs11 import (
+    GENERIC_STORAGE,
+    Pkcs11Module,
+    Pkcs11Token,
+    TokenInfo,
+    load_module,
+    reload_module,
+)
 
 log = logging.getLogger("qalam.tokens")
 
@@ -200,25 +213,148 @@ class TokenRegistry:
         """The tokens present behind ``storage``'s driver."""
         return self.module(storage).tokens()
 
-    def active_storages(self, storages: Sequence[str] = TOKEN_STORAGES) -> list[str]:
-        """The storages whose driver loads and has a token now (never raises)."""
+    def active_storages(
+        self, storages: Sequence[str] = TOKEN_STORAGES, *, rescan: bool = False
+    ) -> list[str]:
+        """The storages whose driver loads and has a token now (never raises). ``rescan``:
+        a driver showing no token is initialised again first (when no session of it is
+        open), for drivers that only look for tokens when they start."""
         active = []
         for storage in storages:
-            if not self.status(storage).present:
+            status = self.status(storage)
+            if status.path is None:
                 continue
-            try:
-                if self.tokens(storage):
-                    active.append(storage)
-            except QalamError as error:
-                log.warning("%s: %s", storage, error)
+            if self._has_token(storage) or (
+                rescan and reload_module(status.path) and self._has_token(storage)
+            ):
+                active.append(storage)
         return active
 
-    def open(self, storage: str, pin: str, token_id: str | None = None) -> Pkcs11Token:
-        """Log in to the token behind ``storage`` (by serial or label when several)."""
+    def _has_token(self, storage: str) -> bool:
+        try:
+            return bool(self.tokens(storage))
+        except QalamError as error:
+            log.info("%s: %s", storage, error.code)
+            return False
+
+    def open(
+        self, storage: str, pin: str, token_id: str | None = None, *, rw: bool = False
+    ) -> Pkcs11Token:
+        """Log in to the token behind ``storage`` (by serial or label when several); ``rw``
+        for generating keys and writing certificates."""
         module = self.module(storage)
         if not module.tokens():
             raise TokenNotFound(storage, name=DRIVERS[storage].title)
-        return module.login(pin, token_id, storage=storage)
+        return module.login(pin, token_id, storage=storage, rw=rw)
+
+
+def change_pin(
+    registry: TokenRegistry,
+    storage: str,
+    old_pin: str,
+    new_pin: str,
+    token_id: str | None = None,
+) -> TokenInfo:
+    """Change the user PIN of the token behind ``storage`` (the desktop app's and the CLI's
+    one way to do it); the token as it is afterwards. Wrong old PIN: PinIncorrect (or its
+    count-low / final-try / locked forms); a new PIN the token refuses: InvalidInput."""
+    if not new_pin:
+        raise InvalidInput("empty new PIN", reason="the new PIN is empty")
+    module = registry.module(storage)
+    if not module.tokens():
+        raise TokenNotFound(storage, name=DRIVERS[storage].title)
+    module.change_pin(old_pin, new_pin, token_id)
+    return module.token_info(token_id)
+
+
+@dataclass(frozen=True)
+class TokenChange:
+    """What one poll found: storages whose token appeared, those whose token went, and all
+    the storages with a token now."""
+
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    active: tuple[str, ...]
+
+
+class TokenWatcher:
+    """Polls the token storages every ``interval`` seconds in a worker thread and calls
+    ``on_change`` (from that thread) when a token is plugged in or pulled out.
+
+    ``start`` and ``stop`` return at once (``stop`` waits at most ``timeout`` for a driver
+    call in progress), so the desktop app never waits for a driver: it forwards each
+    TokenChange to the UI thread (a Qt signal) and redraws *My keys*. The first poll reports
+    the tokens already present as added.
+    """
+
+    def __init__(
+        self,
+        registry: TokenRegistry,
+        on_change: Callable[[TokenChange], None],
+        *,
+        interval: float = 2.0,
+        storages: Sequence[str] = TOKEN_STORAGES,
+        rescan: bool = True,
+    ) -> None:
+        if interval <= 0:
+            raise InvalidInput("interval", reason="the polling interval must be positive")
+        self._registry = registry
+        self._on_change = on_change
+        self._interval = interval
+        self._storages = tuple(storages)
+        self._rescan = rescan
+        self._active: tuple[str, ...] = ()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def active(self) -> tuple[str, ...]:
+        """The storages with a token at the last poll."""
+        return self._active
+
+    @property
+    def running(self) -> bool:
+        """True while the worker thread polls."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def poll(self) -> TokenChange | None:
+        """One poll, here and now; the change (also given to ``on_change``), None if none."""
+        now = tuple(self._registry.active_storages(self._storages, rescan=self._rescan))
+        before, self._active = self._active, now
+        added = tuple(s for s in now if s not in before)
+        removed = tuple(s for s in before if s not in now)
+        if not added and not removed:
+            return None
+        change = TokenChange(added, removed, now)
+        try:
+            self._on_change(change)
+        except Exception:
+            # A broken listener must not stop the watching.
+            log.exception("token change listener failed")
+        return change
+
+    def start(self) -> None:
+        """Start polling in a daemon thread (a second start is ignored)."""
+        if self.running:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="qalam-token-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop polling; waits at most ``timeout`` seconds for the poll in progress."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll()
+            except Exception:
+                log.exception("token poll failed")
+            self._stop.wait(self._interval)
 
 
 def environment_registry(overrides: Mapping[str, str] | None = None) -> TokenRegistry:
@@ -238,7 +374,10 @@ __all__ = [
     "TOKEN_STORAGES",
     "Driver",
     "DriverStatus",
+    "TokenChange",
     "TokenRegistry",
+    "TokenWatcher",
+    "change_pin",
     "environment_registry",
     "is_module_map",
     "os_name",

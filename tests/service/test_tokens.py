@@ -15,6 +15,7 @@ from signer_app.crypto import cms
 from signer_app.crypto.errors import (
     InvalidInput,
     PinCountLow,
+    PinIncorrect,
     PinLocked,
     Pkcs11ModuleError,
     TokenNotFound,
@@ -28,6 +29,7 @@ from signer_app.service.tokens import (
     ENV_VAR,
     TOKEN_STORAGES,
     TokenRegistry,
+    change_pin,
     os_name,
     parse_modules,
 )
@@ -243,3 +245,61 @@ def test_allowed_storages_with_a_token_present_pass_and_without_are_empty(
         svc.check_storages(["AKJaCartaStore"])
     bare = SigningService(ScriptedPrompter([]), tokens=TokenRegistry(environ={}))
     assert bare.active_tokens() == []
+
+
+# ----------------------------------------------------------------------------- PIN change
+
+
+NEW_PIN = "24681357"
+
+
+def test_the_pin_is_changed_through_the_registry(kaztoken: SoftHsm) -> None:
+    registry = _registry(f"AKKaztokenStore={kaztoken.lib}")
+    info = change_pin(registry, "AKKaztokenStore", PIN, NEW_PIN)
+    assert info.label == "kaztoken"
+    with registry.open("AKKaztokenStore", NEW_PIN) as store:
+        assert len(store.entries()) == 2
+    with pytest.raises(PinIncorrect):
+        registry.open("AKKaztokenStore", PIN)
+
+
+def test_a_wrong_old_pin_changes_nothing_and_says_tries_are_low(kaztoken: SoftHsm) -> None:
+    registry = _registry(f"AKKaztokenStore={kaztoken.lib}")
+    with pytest.raises(PinCountLow) as caught:
+        change_pin(registry, "AKKaztokenStore", "00000000", NEW_PIN)
+    assert "00000000" not in str(caught.value) + caught.value.message("en")
+    registry.open("AKKaztokenStore", PIN).close()  # still the old PIN
+
+
+@pytest.mark.parametrize(
+    ("new_pin", "words"),
+    [("12", "too short or too long"), ("7" * 256, "too short or too long"),
+     ("", "the new PIN is empty")],
+)  # fmt: skip
+def test_a_new_pin_the_token_refuses_changes_nothing(
+    kaztoken: SoftHsm, new_pin: str, words: str
+) -> None:
+    # SoftHSM2 takes PINs of 4 to 255 characters (its CK_TOKEN_INFO min and max).
+    registry = _registry(f"AKKaztokenStore={kaztoken.lib}")
+    with pytest.raises(InvalidInput) as caught:
+        change_pin(registry, "AKKaztokenStore", PIN, new_pin)
+    text = caught.value.message("en")
+    assert words in text
+    assert PIN not in text
+    assert not new_pin or new_pin not in text
+    registry.open("AKKaztokenStore", PIN).close()
+
+
+def test_a_locked_token_refuses_the_change_without_an_attempt(kaztoken: SoftHsm) -> None:
+    kaztoken.set_pin_flags("kaztoken", TokenFlag.USER_PIN_LOCKED)
+    kaztoken.activate()
+    registry = _registry(f"AKKaztokenStore={kaztoken.lib}")
+    with pytest.raises(PinLocked):
+        change_pin(registry, "AKKaztokenStore", PIN, NEW_PIN)
+
+
+def test_changing_the_pin_of_an_absent_token_says_which(second_softhsm: SoftHsm) -> None:
+    second_softhsm.activate()
+    registry = _registry(f"AKJaCartaStore={second_softhsm.lib}")
+    with pytest.raises(TokenNotFound):
+        change_pin(registry, "AKJaCartaStore", PIN, NEW_PIN)
