@@ -438,11 +438,28 @@ def public_key_from_certificate(certificate: x509.Certificate) -> GostPublicKey 
         fields = der.items(tbs, start, stop)
         index = 1 if fields[0][0] == 0xA0 else 0
         spki = fields[index + 5]
-        algorithm, key = der.items(tbs, spki[2], spki[3])[:2]
-        oid, _ = _algorithm_and_params(tbs, algorithm[2], algorithm[3])
+    except (DerError, IndexError, ValueError):
+        return None
+    return _public_key_in(tbs, spki[2], spki[3])
+
+
+def public_key_from_spki(spki: bytes) -> GostPublicKey | None:
+    """The GOST public key of a DER SubjectPublicKeyInfo (a CSR's); None when it is not one."""
+    try:
+        start, stop, end = der.expect(spki, 0, len(spki), der.SEQUENCE)
+    except (DerError, IndexError):
+        return None
+    return _public_key_in(spki, start, stop) if end == len(spki) else None
+
+
+def _public_key_in(buf: bytes, start: int, stop: int) -> GostPublicKey | None:
+    """The key of the SubjectPublicKeyInfo whose contents are buf[start:stop]."""
+    try:
+        algorithm, key = der.items(buf, start, stop)[:2]
+        oid, _ = _algorithm_and_params(buf, algorithm[2], algorithm[3])
         if key[0] != 0x03:
             return None
-        bits = tbs[key[2] + 1 : key[3]]  # skip the unused-bits octet
+        bits = buf[key[2] + 1 : key[3]]  # skip the unused-bits octet
         tag, s, e, _ = der.read(bits, 0, len(bits))
         if tag != der.OCTET_STRING:
             return None
@@ -495,6 +512,7 @@ __all__ = [
     "generate_private_key",
     "private_key_from_pkcs8",
     "public_key_from_certificate",
+    "public_key_from_spki",
     "public_point",
     "sign_int",
     "streebog512",
