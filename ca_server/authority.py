@@ -4,7 +4,9 @@ Everything that decides what a certificate says or whether it is revoked happens
 the authorisers (enrollment.py), the registry (registry.py) and the signer (ca_keys.py):
 
 * A CSR is only a proof of possession of a key: it must parse, be signed by its own key
-  (RSA ≥ 2048 bits or ECDSA P-256), and must not name another person. Its subject and extensions
+  (RSA ≥ 2048 bits, ECDSA P-256, or GOST 34.10-2015 512 checked through gost.py, which
+  `cryptography` cannot), and must not name another person. A GOST key is certified by the
+  GOST issuing CA of the same centre (``CertificationAuthority.gost``). Its subject and extensions
   are otherwise ignored; the subject comes from the registry and the extensions from the profile.
 * Issuance is one transaction: the authoriser's own changes (a code consumed), the certificate
   rows, the superseded certificates' revocation and the audit rows commit together, and the
@@ -26,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from asn1crypto import csr as asn1_csr
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -50,6 +53,8 @@ from ca_server.profiles import (
     build_end_entity_certificate,
     random_serial_number,
 )
+from signer_app.crypto import gost, gost_x509
+from signer_app.crypto.algorithms import DigestAlgorithm, KeyAlgorithm
 from signer_app.crypto.identity import dn_string
 
 __all__ = [
@@ -62,6 +67,7 @@ __all__ = [
     "CertificateStatus",
     "CertificationAuthority",
     "CheckedCsr",
+    "GostCaSigner",
     "IssuedCertificate",
     "IssuedPair",
     "Revocation",
@@ -112,15 +118,38 @@ _REASON_CODES = {
 # -- values -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, eq=False)
+class GostCaSigner:
+    """A GOST 34.10-2015 CA key with its certificate. Not a CaSigner: `cryptography`'s
+    builders cannot use it, so the GOST paths here sign through gost_x509.py."""
+
+    certificate: x509.Certificate
+    private_key: gost.GostPrivateKey
+
+    def __post_init__(self) -> None:
+        public = gost.public_key_from_certificate(self.certificate)
+        mine = self.private_key.public_key
+        if public is None or (public.x, public.y) != (mine.x, mine.y):
+            raise CaError("internal", "the GOST CA key does not belong to the CA certificate")
+
+    def sign(self, data: bytes) -> bytes:
+        """A GOST 2015 signature (Streebog-512, NCA's r‖s) of `data`."""
+        return self.private_key.sign(data, DigestAlgorithm.STREEBOG512)
+
+
 @dataclass(frozen=True)
 class CertificationAuthority:
-    """An issuing CA of this instance: its name in URLs ("nac", "gov"), signer and root."""
+    """An issuing CA of this instance: its name in URLs ("nac", "gov"), signer and root.
+
+    `gost` is the same centre's GOST 2015 issuing CA ("nac-gost"), which certifies the GOST
+    keys of the people this CA serves."""
 
     id: str
-    signer: CaSigner
+    signer: CaSigner | GostCaSigner
     root: x509.Certificate | None = None
     base_url: str = DEFAULT_BASE_URL
     crl_validity: dt.timedelta = DEFAULT_CRL_VALIDITY
+    gost: CertificationAuthority | None = None
 
     @property
     def certificate(self) -> x509.Certificate:
@@ -132,16 +161,24 @@ class CheckedCsr:
     """A CSR that parsed, proved possession of its key, and carries an acceptable key."""
 
     csr: x509.CertificateSigningRequest
-    public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+    public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey | gost.GostPublicKey
     der: bytes
 
     @property
+    def is_gost(self) -> bool:
+        return isinstance(self.public_key, gost.GostPublicKey)
+
+    @property
     def key_description(self) -> str:
+        if isinstance(self.public_key, gost.GostPublicKey):
+            return "GOST2015-512"
         if isinstance(self.public_key, rsa.RSAPublicKey):
             return f"RSA-{self.public_key.key_size}"
         return "EC-P256"
 
     def spki(self) -> bytes:
+        if isinstance(self.public_key, gost.GostPublicKey):
+            return self.public_key.subject_public_key_info()
         return self.public_key.public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
@@ -319,7 +356,7 @@ def check_csr(data: bytes | str) -> CheckedCsr:
     try:
         key = csr.public_key()
     except (ValueError, UnsupportedAlgorithm):
-        raise CaError("key_unsupported", "the key's algorithm is not known here") from None
+        return _check_gost_csr(csr)
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < MIN_RSA_BITS:
             raise CaError("key_too_weak", f"RSA-{key.key_size}")
@@ -337,6 +374,30 @@ def check_csr(data: bytes | str) -> CheckedCsr:
     if not proved:
         raise CaError("csr_bad_signature")
     return CheckedCsr(csr, key, csr.public_bytes(serialization.Encoding.DER))
+
+
+def _check_gost_csr(csr: x509.CertificateSigningRequest) -> CheckedCsr:
+    """A request `cryptography` parsed but whose key it does not know: a GOST 2015 key is
+    checked here (its self-signature over the request info, NCA's signature OID)."""
+    der = csr.public_bytes(serialization.Encoding.DER)
+    try:
+        info = asn1_csr.CertificationRequest.load(der)["certification_request_info"]
+        public = gost.public_key_from_spki(info["subject_pk_info"].dump())
+    except (ValueError, TypeError, KeyError):
+        raise CaError("csr_malformed", "not a PKCS#10 certificate request") from None
+    if public is None:
+        raise CaError("key_unsupported", "the key's algorithm is not known here")
+    if public.algorithm is not KeyAlgorithm.GOST2015:
+        raise CaError("key_unsupported", "GOST 34.310-2004 keys are no longer issued")
+    try:
+        public.point  # noqa: B018 - a point off the curve is no key at all
+    except ValueError:
+        raise CaError("key_unsupported", "the GOST public key is not on its curve") from None
+    if csr.signature_algorithm_oid.dotted_string != gost.GOST2015_512_SIGNATURE_OID:
+        raise CaError("csr_bad_signature", "unsupported signature algorithm")
+    if not public.verify(csr.signature, csr.tbs_certrequest_bytes):
+        raise CaError("csr_bad_signature")
+    return CheckedCsr(csr, public, der)
 
 
 def _attribute_text(attribute: x509.NameAttribute[str | bytes]) -> str:
@@ -515,6 +576,20 @@ def _pause_before_commit() -> None:
         time.sleep(0.05)
 
 
+def _issuer_for(
+    ca: CertificationAuthority, checked: Sequence[CheckedCsr]
+) -> CertificationAuthority:
+    """The CA that certifies these keys: `ca` for RSA/EC, its GOST sibling for GOST keys."""
+    families = {csr.is_gost for csr in checked}
+    if families == {True}:
+        if ca.gost is None:
+            raise CaError("key_unsupported", f"{ca.id} issues no GOST certificates here")
+        return ca.gost
+    if len(families) > 1:
+        raise CaError("key_unsupported", "a GOST key and an RSA/EC key cannot be issued together")
+    return ca
+
+
 def _issue_all(
     db: Database,
     ca: CertificationAuthority,
@@ -541,6 +616,7 @@ def _issue_all(
                 f"{role.value} certificates come from {registry.ROLE_CA[role]}, not {ca.id}",
             )
         checked = [(purpose, check_csr(csr)) for purpose, csr in csrs]
+        ca = _issuer_for(ca, [csr for _, csr in checked])
         for _, csr in checked:
             _check_subject(csr, iin, bin_)
         if len({csr.spki() for _, csr in checked}) != len(checked):
@@ -869,14 +945,17 @@ def current_crl(
             if at is not None
         ]
         number = state.crl_number + 1
-        der = build_crl(
-            ca.certificate,
-            ca.signer.private_key,
-            entries,
-            number,
-            moment,
-            moment + ca.crl_validity,
-        )
+        if isinstance(ca.signer, GostCaSigner):
+            der = _gost_crl(ca, ca.signer, entries, number, moment)
+        else:
+            der = build_crl(
+                ca.certificate,
+                ca.signer.private_key,
+                entries,
+                number,
+                moment,
+                moment + ca.crl_validity,
+            )
         state.crl_number = number
         state.this_update = moment
         state.next_update = moment + ca.crl_validity
@@ -891,3 +970,28 @@ def current_crl(
             at=moment,
         )
         return der
+
+
+def _gost_crl(
+    ca: CertificationAuthority,
+    signer: GostCaSigner,
+    entries: Sequence[RevokedEntry],
+    number: int,
+    moment: dt.datetime,
+) -> bytes:
+    """The GOST CA's CRL: the same content as crl.build_crl's, signed through gost_x509.py."""
+    ski = ca.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+    return gost_x509.sign_crl(
+        issuer=ca.certificate.subject.public_bytes(),
+        this_update=moment,
+        next_update=moment + ca.crl_validity,
+        revoked=[
+            gost_x509.RevokedEntry(e.serial_number, e.revocation_time, e.reason) for e in entries
+        ],
+        extensions=[
+            x509.Extension(x509.CRLNumber.oid, False, x509.CRLNumber(number)),
+            x509.Extension(x509.AuthorityKeyIdentifier.oid, False, aki),
+        ],
+        key=signer.private_key,
+    )

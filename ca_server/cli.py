@@ -8,6 +8,7 @@
     qalam-ca ticket --iin IIN                                       a one-time re-issue code
     qalam-ca crl nac|gov [--out FILE] / qalam-ca audit [--since 1h]
     qalam-ca demo-pki --out certs                                   regenerate the demo PKI
+    qalam-ca demo-pki --add-gost                                    add only the GOST line
 
 Every command works on the instance in ``--data-dir`` (default ``$QALAM_CA_HOME`` or
 ``~/.local/share/qalam-ca``), acts as the local user ``cli:<user>`` in the audit log, prints
@@ -97,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--out", type=Path, default=Path("certs"), help="output directory (default: certs)"
+    )
+    demo.add_argument(
+        "--add-gost",
+        action="store_true",
+        help="only add the GOST 2015 line where it is missing (keeps every existing key)",
     )
 
     init = commands.add_parser(
@@ -549,6 +555,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo-pki":
         started = time.monotonic()
+        if args.add_gost:
+            added = demo_pki.add_gost(args.out)
+            print(f"GOST line: {len(added)} file(s) added to {args.out}")
+            return 0
         demo_pki.generate(args.out)
         print(f"demo PKI written to {args.out} in {time.monotonic() - started:.1f} s")
         return 0

@@ -2,6 +2,11 @@
 
 Tests and the demo read it through certs/demo/index.json. The layout is deterministic; key
 material, serial numbers and hence the key file names change on every run.
+
+The GOST 2015 line (certs/nac-gost/: NAC's GOST root and issuing CA, and the demo citizen's
+GOST512_*.p12 keys) is made by ``add_gost``, an additive step: it writes only what is missing
+and never touches the RSA/EC material, so it can be added to a committed demo PKI without
+changing any key the tests know. ``generate`` runs it too.
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ from ca_server.profiles import (
     build_ca_subject,
     build_end_entity_certificate,
 )
+from signer_app.crypto import gost, gost_pkcs8, gost_pkcs12, gost_x509
 from signer_app.crypto.identity import check_digit
+from signer_app.crypto.keystores import dump_pkcs12
 
-__all__ = ["CA_KEY_PASSPHRASE", "KEY_PASSWORD", "generate"]
+__all__ = ["CA_KEY_PASSPHRASE", "GOST_CA", "KEY_PASSWORD", "add_gost", "generate"]
 
 # Published on purpose: these protect test keys only. NCA's own test keys use Qwerty12 too.
 KEY_PASSWORD = "Qwerty12"  # noqa: S105
@@ -42,7 +49,7 @@ _ISSUING_DAYS = 15 * 365
 _CA_BACKDATE = dt.timedelta(days=3 * 365)
 _CRL_DAYS = 3650
 
-_GENERATED_DIRS = ("demo", "nac", "gov", "trust")
+_GENERATED_DIRS = ("demo", "nac", "gov", "trust", "nac-gost")
 _STS = "РМК «МЕМЛЕКЕТТІК ТЕХНИКАЛЫҚ ҚЫЗМЕТ» TEST"
 _GOV = "МЕМЛЕКЕТТІК ОРГАНДАРДЫҢ КУӘЛАНДЫРУШЫ ОРТАЛЫҒЫ TEST"
 
@@ -361,3 +368,158 @@ def generate(out_dir: Path, *, now: dt.datetime | None = None) -> None:
         path = out_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+    add_gost(out_dir, now=now)
+
+
+# -- the GOST 2015 line (additive) -----------------------------------------------------------
+
+GOST_CA = "nac-gost"  # its directory under certs/ and its name in URLs
+# NCA's own names are "НЕГІЗГІ КУӘЛАНДЫРУШЫ ОРТАЛЫҚ (GOST) TEST 2022" and "ҰЛТТЫҚ
+# КУӘЛАНДЫРУШЫ ОРТАЛЫҚ (GOST) TEST 2022"; ours fit cryptography's 64-byte CN like the RSA ones.
+_GOST_HIERARCHY = _Hierarchy(
+    GOST_CA, "НЕГІЗГІ КО (GOST) TEST", "ҰЛТТЫҚ КУӘЛАНДЫРУШЫ ОРТАЛЫҚ (GOST) TEST", _STS
+)
+# The demo citizen's GOST 2015 keys; "ca" in the index stays the centre ("nac", as identity.py
+# and the registry name it) and "issuer" names the GOST issuing CA.
+_GOST_PERSON = "citizen_gost"
+
+
+@dataclass(frozen=True)
+class _GostCA:
+    root: x509.Certificate
+    root_key: gost.GostPrivateKey
+    issuing: x509.Certificate
+    issuing_key: gost.GostPrivateKey
+
+
+def _gost_crl(certificate: x509.Certificate, key: gost.GostPrivateKey, now: dt.datetime) -> bytes:
+    ski = certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+    return gost_x509.sign_crl(
+        issuer=certificate.subject.public_bytes(),
+        this_update=now,
+        next_update=now + dt.timedelta(days=_CRL_DAYS),
+        revoked=[],
+        extensions=[
+            x509.Extension(x509.CRLNumber.oid, False, x509.CRLNumber(1)),
+            x509.Extension(x509.AuthorityKeyIdentifier.oid, False, aki),
+        ],
+        key=key,
+    )
+
+
+def _make_gost_ca(start: dt.datetime, files: dict[str, bytes], now: dt.datetime) -> _GostCA:
+    h = _GOST_HIERARCHY
+    root_key, issuing_key = gost.generate_private_key(), gost.generate_private_key()
+    root = build_ca_certificate(
+        subject=build_ca_subject(h.root_cn, h.organisation),
+        public_key=root_key.public_key,
+        signing_key=root_key,
+        not_before=start,
+        validity_days=_ROOT_DAYS,
+    )
+    issuing = build_ca_certificate(
+        subject=build_ca_subject(h.issuing_cn, h.organisation),
+        public_key=issuing_key.public_key,
+        signing_key=root_key,
+        not_before=start,
+        validity_days=_ISSUING_DAYS,
+        issuer=root,
+        issuer_name=f"{h.name}-root",
+        path_length=0,
+    )
+    secret = CA_KEY_PASSPHRASE.encode()
+    files[f"{h.name}/root.pem"] = _pem(root)
+    files[f"{h.name}/root.key.pem"] = gost_pkcs8.encrypt_private_key(root_key, secret)
+    files[f"{h.name}/ca.pem"] = _pem(issuing)
+    files[f"{h.name}/ca.key.pem"] = gost_pkcs8.encrypt_private_key(issuing_key, secret)
+    files[f"{h.name}/crl.der"] = _gost_crl(issuing, issuing_key, now)
+    files[f"{h.name}/root-crl.der"] = _gost_crl(root, root_key, now)
+    # Kept apart from demo-chain.pem: tools that read that file (openssl, xmlsec1, node) would
+    # meet keys they cannot parse.
+    files["trust/demo-gost-chain.pem"] = _pem(root, issuing)
+    return _GostCA(root, root_key, issuing, issuing_key)
+
+
+def _load_gost_ca(out_dir: Path) -> _GostCA:
+    folder = out_dir / GOST_CA
+    secret = CA_KEY_PASSPHRASE.encode()
+    return _GostCA(
+        x509.load_pem_x509_certificate((folder / "root.pem").read_bytes()),
+        gost_pkcs8.decrypt_private_key((folder / "root.key.pem").read_bytes(), secret),
+        x509.load_pem_x509_certificate((folder / "ca.pem").read_bytes()),
+        gost_pkcs8.decrypt_private_key((folder / "ca.key.pem").read_bytes(), secret),
+    )
+
+
+def _gost_key_row(
+    purpose: Purpose, key: gost.GostPrivateKey, certificate: x509.Certificate, path: str
+) -> dict[str, object]:
+    person = _CITIZEN
+    return {
+        "id": f"{_GOST_PERSON}_{purpose.value}",
+        "person": _GOST_PERSON,
+        "iin": person.iin,
+        "bin": person.bin,
+        "name": person.common_name,
+        "role": Role.INDIVIDUAL.value,
+        "purpose": purpose.value,
+        "ca": "nac",
+        "issuer": GOST_CA,
+        "path": path,
+        "password": KEY_PASSWORD,
+        "status": "valid",
+        "algorithm": "GOST2015",
+        "key_size": key.key_size,
+        "encryption": "legacy",
+        "serial": f"{certificate.serial_number:040x}",
+        "ski": key.public_key.key_identifier().hex(),
+        "organisation": person.organisation,
+    }
+
+
+def add_gost(out_dir: Path, *, now: dt.datetime | None = None) -> list[str]:
+    """Add the GOST 2015 line to the demo PKI in `out_dir` where it is missing: the GOST root
+    and issuing CA (nac-gost/), the citizen's AUTH and SIGN GOST512_*.p12 with their
+    index.json rows. Nothing that exists is changed; returns the files written."""
+    now = dt.datetime.now(dt.UTC) if now is None else now
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    index_path = out_dir / "demo" / "index.json"
+    index: list[dict[str, object]] = json.loads(index_path.read_text(encoding="utf-8"))
+    files: dict[str, bytes] = {}
+    if (out_dir / GOST_CA / "ca.pem").exists():
+        ca = _load_gost_ca(out_dir)
+    else:
+        ca = _make_gost_ca(today - _CA_BACKDATE, files, now)
+    have = {str(row["id"]) for row in index}
+    for purpose in (Purpose.AUTH, Purpose.SIGN):
+        if f"{_GOST_PERSON}_{purpose.value}" in have:
+            continue
+        key = gost.generate_private_key()
+        not_before, not_after = _validity("valid", today)
+        certificate = build_end_entity_certificate(
+            person=_CITIZEN,
+            public_key=key.public_key,
+            profile=replace(PROFILES[purpose, Role.INDIVIDUAL], validity_days=_LEAF_DAYS),
+            issuer=ca.issuing,
+            issuer_key=ca.issuing_key,
+            issuer_name=GOST_CA,
+            not_before=not_before,
+            not_after=not_after,
+        )
+        path = "demo/" + gost_pkcs12.gost_file_name(key, auth=purpose is Purpose.AUTH)
+        # The chain goes in, as in every demo key file (NCA's own files carry none), so the
+        # client can build the path without the network.
+        files[path] = dump_pkcs12(
+            key, certificate, KEY_PASSWORD, chain=[ca.issuing, ca.root], encryption="legacy"
+        )
+        index.append(_gost_key_row(purpose, key, certificate, path))
+    if not files:
+        return []
+    index.sort(key=lambda row: str(row["id"]))
+    files["demo/index.json"] = (json.dumps(index, ensure_ascii=False, indent=2) + "\n").encode()
+    for relative, data in files.items():
+        target = out_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return sorted(files)

@@ -11,6 +11,11 @@ so that a PSC operator can check "their document" before making a re-issue code 
 instead. Either way each issuing CA gets a delegated OCSP responder and a TSA certificate of its
 own.
 
+A demo PKI with a GOST 2015 line (certs/nac-gost) is adopted too: the GOST root and issuing CA
+(keys re-encrypted with the instance passphrase as encrypted PKCS#8, like the others), its CRL
+and the demo GOST certificates. It is listed apart in ca.json (``gost_authorities``): it has no
+OCSP responder or TSA of its own, and NAC hands it the GOST CSRs (``CertificationAuthority.gost``).
+
 Layout of a data directory (0700; private keys 0600, encrypted PKCS#8)::
 
     ca.json                  configuration (no secrets)
@@ -44,7 +49,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ca_server import audit, ocsp, tsa
-from ca_server.authority import CertificationAuthority, import_certificate, serial_hex
+from ca_server.authority import (
+    CertificationAuthority,
+    GostCaSigner,
+    import_certificate,
+    serial_hex,
+)
 from ca_server.ca_keys import (
     CaPrivateKey,
     FileCaSigner,
@@ -79,8 +89,10 @@ from ca_server.profiles import (
     build_ca_certificate,
     build_ca_subject,
 )
+from signer_app.crypto import gost, gost_pkcs8
 from signer_app.crypto.atomicfile import atomic_write
 from signer_app.crypto.identity import iin_birth_date
+from signer_app.crypto.keystores import load_pkcs12
 
 __all__ = [
     "AUTHORITIES",
@@ -106,6 +118,9 @@ DEFAULT_CERTS_DIR = Path(__file__).resolve().parent.parent / "certs"
 # The demo PKI's CA keys are encrypted with this published passphrase (certs/README.md).
 DEMO_CA_PASSPHRASE = b"demo-ca-passphrase"
 AUTHORITIES = ("nac", "gov")
+# GOST 2015 issuing CAs adopted from the demo PKI, each the GOST sibling of "<centre>".
+GOST_AUTHORITIES = ("nac-gost",)
+_GOST_SUFFIX = "-gost"
 _CONFIG_VERSION = 1
 
 _OCSP_VALIDITY = dt.timedelta(days=2 * 365)
@@ -198,6 +213,7 @@ class InstanceConfig:
     authorities: tuple[str, ...]
     created_at: str
     version: int = _CONFIG_VERSION
+    gost_authorities: tuple[str, ...] = ()
 
     def to_json(self) -> bytes:
         data = {
@@ -221,6 +237,16 @@ class InstanceConfig:
                 }
                 for ca in self.authorities
             },
+            "gost_authorities": {
+                ca: {
+                    "certificate": AuthorityFiles(ca).certificate,
+                    "key": AuthorityFiles(ca).key,
+                    "root": AuthorityFiles(ca).root,
+                    "root_key": AuthorityFiles(ca).root_key,
+                    "root_crl": AuthorityFiles(ca).root_crl,
+                }
+                for ca in self.gost_authorities
+            },
         }
         return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
@@ -237,6 +263,7 @@ class InstanceConfig:
                 passphrase_file=data.get("passphrase_file"),
                 authorities=tuple(data["authorities"]),
                 created_at=str(data["created_at"]),
+                gost_authorities=tuple(data.get("gost_authorities", ())),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise CaError("internal", f"{CONFIG_FILE} is damaged: {exc}") from None
@@ -285,22 +312,32 @@ class Instance:
         return self._passphrase
 
     def _files(self, ca_id: str) -> AuthorityFiles:
-        if ca_id not in self.config.authorities:
+        if ca_id not in (*self.config.authorities, *self.config.gost_authorities):
             raise CaError("unknown_ca", f"{ca_id!r}; this instance has {self.config.authorities}")
         return AuthorityFiles(ca_id)
 
     def authority(self, ca_id: str) -> CertificationAuthority:
-        """The issuing CA `ca_id` ("nac", "gov") with its key opened."""
+        """The issuing CA `ca_id` ("nac", "gov", "nac-gost") with its key opened; NAC carries
+        its GOST sibling when the instance has one."""
         if ca_id not in self._authorities:
             files = self._files(ca_id)
-            signer = FileCaSigner.load(
-                self._file(files.certificate), self._file(files.key), self.passphrase()
-            )
+            signer: FileCaSigner | GostCaSigner
+            if ca_id in self.config.gost_authorities:
+                signer = GostCaSigner(
+                    read_certificate(self._file(files.certificate)),
+                    _read_gost_key(self._file(files.key), self.passphrase()),
+                )
+            else:
+                signer = FileCaSigner.load(
+                    self._file(files.certificate), self._file(files.key), self.passphrase()
+                )
+            sibling = f"{ca_id}{_GOST_SUFFIX}"
             self._authorities[ca_id] = CertificationAuthority(
                 id=ca_id,
                 signer=signer,
                 root=read_certificate(self._file(files.root)),
                 base_url=self.config.base_url,
+                gost=self.authority(sibling) if sibling in self.config.gost_authorities else None,
             )
         return self._authorities[ca_id]
 
@@ -383,6 +420,62 @@ class _Hierarchy:
     issuing_key: CaPrivateKey
     root_crl: bytes
     crl: x509.CertificateRevocationList | None  # the demo issuing CA's CRL, adopted as is
+
+
+@dataclass(frozen=True)
+class _GostHierarchy:
+    """A demo GOST 2015 line, adopted as is (no OCSP responder or TSA of its own)."""
+
+    id: str
+    root: x509.Certificate
+    root_key: gost.GostPrivateKey
+    issuing: x509.Certificate
+    issuing_key: gost.GostPrivateKey
+    root_crl: bytes
+    crl: x509.CertificateRevocationList
+
+
+def _read_gost_key(path: Path, passphrase: bytes) -> gost.GostPrivateKey:
+    """A GOST CA key at rest (gost_pkcs8.py); a wrong passphrase is `ca_key_locked`."""
+    try:
+        return gost_pkcs8.decrypt_private_key(path.read_bytes(), passphrase)
+    except OSError as exc:
+        raise CaError("ca_key_locked", f"{path}: {exc.strerror}") from None
+    except ValueError:
+        raise CaError("ca_key_locked", str(path)) from None
+
+
+def _demo_gost_hierarchies(certs_dir: Path) -> dict[str, _GostHierarchy]:
+    found = {}
+    for ca_id in GOST_AUTHORITIES:
+        folder = certs_dir / ca_id
+        if not (folder / "ca.pem").exists():
+            continue
+        try:
+            crl = x509.load_der_x509_crl((folder / "crl.der").read_bytes())
+            root_crl = (folder / "root-crl.der").read_bytes()
+        except (OSError, ValueError) as exc:
+            raise CaError("internal", f"the GOST line in {folder} is incomplete: {exc}") from None
+        found[ca_id] = _GostHierarchy(
+            id=ca_id,
+            root=read_certificate(folder / "root.pem"),
+            root_key=_read_gost_key(folder / "root.key.pem", DEMO_CA_PASSPHRASE),
+            issuing=read_certificate(folder / "ca.pem"),
+            issuing_key=_read_gost_key(folder / "ca.key.pem", DEMO_CA_PASSPHRASE),
+            root_crl=root_crl,
+            crl=crl,
+        )
+    return found
+
+
+def _write_gost_files(staging: Path, hierarchy: _GostHierarchy, passphrase: bytes) -> None:
+    files = AuthorityFiles(hierarchy.id)
+    (staging / hierarchy.id).mkdir(mode=0o700)
+    write_certificate(staging / files.root, hierarchy.root)
+    write_certificate(staging / files.certificate, hierarchy.issuing)
+    for path, key in ((files.root_key, hierarchy.root_key), (files.key, hierarchy.issuing_key)):
+        atomic_write(staging / path, gost_pkcs8.encrypt_private_key(key, passphrase), mode=0o600)
+    atomic_write(staging / files.root_crl, hierarchy.root_crl, mode=0o644)
 
 
 def _demo_hierarchy(certs_dir: Path, ca_id: str) -> _Hierarchy:
@@ -510,15 +603,26 @@ def _demo_certificates(certs_dir: Path) -> list[_DemoCertificate]:
     found = []
     for row in rows:
         data = (certs_dir / row["path"]).read_bytes()
-        _, certificate, _ = pkcs12.load_key_and_certificates(data, row["password"].encode())
+        certificate: x509.Certificate | None
+        if row.get("algorithm") == "GOST2015":
+            certificate = load_pkcs12(data, row["password"], label=row["path"]).entry.certificate
+        else:
+            _, certificate, _ = pkcs12.load_key_and_certificates(data, row["password"].encode())
         if certificate is None or serial_hex(certificate.serial_number) != row["serial"]:
             raise CaError("internal", f"{row['path']} does not hold serial {row['serial']}")
         found.append(_DemoCertificate(row, certificate))
     return found
 
 
+def _issuer_id(row: Mapping[str, Any]) -> str:
+    """The issuing CA of an index row: "issuer" where the centre has several (nac-gost)."""
+    return str(row.get("issuer") or row["ca"])
+
+
 def _seed_demo(
-    session: Session, hierarchies: Mapping[str, _Hierarchy], demo: list[_DemoCertificate]
+    session: Session,
+    hierarchies: Mapping[str, _Hierarchy | _GostHierarchy],
+    demo: list[_DemoCertificate],
 ) -> int:
     persons: dict[str, Person] = {}
     entities: dict[str, LegalEntity] = {}
@@ -558,7 +662,7 @@ def _seed_demo(
         row, certificate = item.row, item.certificate
         revoked_at, reason = None, None
         if row["status"] == "revoked":
-            entry = revocations[row["ca"]].get(certificate.serial_number)
+            entry = revocations[_issuer_id(row)].get(certificate.serial_number)
             revoked_at = entry.revocation_date_utc if entry is not None else utcnow()
             reason = x509.ReasonFlags.key_compromise
             if entry is not None:
@@ -569,7 +673,7 @@ def _seed_demo(
         role, purpose = Role(row["role"]), Purpose(row["purpose"])
         import_certificate(
             session,
-            row["ca"],
+            _issuer_id(row),
             certificate,
             iin=row["iin"],
             bin=row.get("bin"),
@@ -625,11 +729,13 @@ def init_instance(
     secret = resolve_passphrase(passphrase=passphrase, passphrase_file=passphrase_file)
     moment = (now or utcnow()).replace(microsecond=0)
     origin = "fresh" if fresh else "demo"
+    gost_lines: dict[str, _GostHierarchy] = {}
     if fresh:
         hierarchies = {ca: _fresh_hierarchy(ca, moment, base_url) for ca in AUTHORITIES}
         demo: list[_DemoCertificate] = []
     else:
         hierarchies = {ca: _demo_hierarchy(certs_dir, ca) for ca in AUTHORITIES}
+        gost_lines = _demo_gost_hierarchies(certs_dir)
         demo = _demo_certificates(certs_dir)
     services = {ca: _services(h, moment, base_url) for ca, h in hierarchies.items()}
 
@@ -649,22 +755,27 @@ def init_instance(
         )
         for ca_id, hierarchy in hierarchies.items():
             _write_files(staging, hierarchy, services[ca_id], secret)
+        for gost_line in gost_lines.values():
+            _write_gost_files(staging, gost_line, secret)
         url = db_url or default_url(staging)
         database = open_database(url)
         try:
             with database.transaction() as session:
                 if session.scalar(select(func.count()).select_from(Authority)):
                     raise CaError("instance_exists", "the database already holds a CA instance")
-                for ca_id, hierarchy in hierarchies.items():
+                every: dict[str, _Hierarchy | _GostHierarchy] = {**hierarchies, **gost_lines}
+                for ca_id, line in every.items():
                     session.add(
                         Authority(
                             id=ca_id,
-                            subject=hierarchy.issuing.subject.rfc4514_string(),
-                            certificate=_der(hierarchy.issuing),
-                            root_certificate=_der(hierarchy.root),
+                            subject=line.issuing.subject.rfc4514_string(),
+                            certificate=_der(line.issuing),
+                            root_certificate=_der(line.root),
                         )
                     )
                 session.flush()
+                for ca_id, gost_line in gost_lines.items():
+                    session.add(_crl_state(ca_id, gost_line.crl))
                 for ca_id, hierarchy in hierarchies.items():
                     crl = hierarchy.crl
                     session.add(_crl_state(ca_id, crl))
@@ -679,7 +790,7 @@ def init_instance(
                             purpose=service.kind,
                             profile="OCSP_RESPONDER" if service.kind == "ocsp" else "TSA",
                         )
-                persons = _seed_demo(session, hierarchies, demo) if demo else 0
+                persons = _seed_demo(session, every, demo) if demo else 0
                 audit.record(
                     session,
                     actor,
@@ -703,6 +814,7 @@ def init_instance(
             passphrase_file=configured_file,
             authorities=tuple(hierarchies),
             created_at=moment.isoformat(),
+            gost_authorities=tuple(gost_lines),
         )
         atomic_write(staging / CONFIG_FILE, config.to_json(), mode=0o600)
         if data_dir.exists():

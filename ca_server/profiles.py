@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.types import (
     CertificateIssuerPrivateKeyTypes,
     CertificateIssuerPublicKeyTypes,
@@ -23,6 +24,9 @@ from cryptography.x509.oid import (
     ExtendedKeyUsageOID,
     NameOID,
 )
+
+from signer_app.crypto.gost import GostPrivateKey, GostPublicKey
+from signer_app.crypto.gost_x509 import TbsCertificate, sign_certificate
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -37,6 +41,8 @@ __all__ = [
     "build_ca_subject",
     "build_end_entity_certificate",
     "build_subject",
+    "ca_extensions",
+    "end_entity_extensions",
     "random_serial_number",
 ]
 
@@ -217,34 +223,37 @@ def _key_usage(bits: frozenset[KeyUsageBit]) -> x509.KeyUsage:
     return x509.KeyUsage(**flags, encipher_only=False, decipher_only=False)
 
 
-def _base(
-    subject: x509.Name,
-    public_key: CertificateIssuerPublicKeyTypes,
-    issuer: x509.Certificate | None,
-    not_before: dt.datetime,
-    not_after: dt.datetime,
-    serial_number: int | None,
-) -> x509.CertificateBuilder:
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject if issuer is None else issuer.subject)
-        .public_key(public_key)
-        .serial_number(random_serial_number() if serial_number is None else serial_number)
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-    )
+# -- extensions: decided here once, for every key family --------------------------------------
+#
+# The extensions are built as `cryptography` extension objects whatever the key: the RSA/EC
+# builders add them as they are, and the GOST path (which `cryptography` cannot sign) encodes
+# the very same objects with ``public_bytes()`` into a TBSCertificate of its own
+# (signer_app/crypto/gost_x509.py). Keeping cryptography's objects as the one representation
+# means one place decides what a certificate says, and its encoding is cryptography's in both
+# paths; a GOST certificate differs from an RSA one only in its key and signature.
+
+Extensions = list[x509.Extension[x509.ExtensionType]]
+
+# NCA's keystore-type extension (KZ_PKI_NOTES §2.6): SEQUENCE { 1.2.398.3.3.5.1.1 = PKCS#12 file },
+# on every file-key certificate of its 2022 CAs, the GOST ones included.
+_KEYSTORE_OID = x509.ObjectIdentifier("1.2.398.3.3.5")
+_KEYSTORE_PKCS12 = bytes.fromhex("300a06082a830e0303050101")
+
+
+def _extension(value: x509.ExtensionType, critical: bool) -> x509.Extension[x509.ExtensionType]:
+    return x509.Extension(value.oid, critical, value)
+
+
+def _identifiers(subject_key_id: bytes, issuer: x509.Certificate | None) -> Extensions:
+    found = [_extension(x509.SubjectKeyIdentifier(subject_key_id), False)]
     if issuer is not None:
         ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
-        builder = builder.add_extension(aki, critical=False)
-    return builder
+        found.append(_extension(aki, False))
+    return found
 
 
-def _locators(
-    builder: x509.CertificateBuilder, issuer_name: str, base_url: str, *, ocsp: bool
-) -> x509.CertificateBuilder:
+def _locators(issuer_name: str, base_url: str, *, ocsp: bool) -> Extensions:
     """AIA (OCSP first, then caIssuers, as NCA's 2022 CAs write it) and the CDP."""
     access = []
     if ocsp:
@@ -266,46 +275,180 @@ def _locators(
         reasons=None,
         crl_issuer=None,
     )
-    return builder.add_extension(
-        x509.AuthorityInformationAccess(access), critical=False
-    ).add_extension(x509.CRLDistributionPoints([point]), critical=False)
+    return [
+        _extension(x509.AuthorityInformationAccess(access), False),
+        _extension(x509.CRLDistributionPoints([point]), False),
+    ]
+
+
+def end_entity_extensions(
+    *,
+    profile: Profile,
+    subject_key_id: bytes,
+    issuer: x509.Certificate,
+    issuer_name: str,
+    base_url: str = DEFAULT_BASE_URL,
+    keystore_pkcs12: bool = False,
+) -> Extensions:
+    """The extensions of an end-entity certificate of `profile`, in the order they are written."""
+    found = _identifiers(subject_key_id, issuer)
+    found += [
+        _extension(x509.BasicConstraints(ca=False, path_length=None), True),
+        _extension(_key_usage(profile.key_usage), True),
+        _extension(x509.ExtendedKeyUsage(list(profile.extended_key_usage)), False),
+        _extension(x509.CertificatePolicies([x509.PolicyInformation(profile.policy, None)]), False),
+    ]
+    found += _locators(issuer_name, base_url, ocsp=True)
+    if keystore_pkcs12:
+        found.append(_extension(x509.UnrecognizedExtension(_KEYSTORE_OID, _KEYSTORE_PKCS12), False))
+    return found
+
+
+def ca_extensions(
+    *,
+    subject_key_id: bytes,
+    issuer: x509.Certificate | None,
+    issuer_name: str | None,
+    path_length: int | None,
+    base_url: str = DEFAULT_BASE_URL,
+) -> Extensions:
+    """The extensions of a root (no `issuer`) or an issuing CA certificate, in order."""
+    found = _identifiers(subject_key_id, issuer)
+    found += [
+        _extension(x509.BasicConstraints(ca=True, path_length=path_length), True),
+        _extension(_key_usage(frozenset({KeyUsageBit.KEY_CERT_SIGN, KeyUsageBit.CRL_SIGN})), True),
+    ]
+    if issuer is not None:
+        if issuer_name is None:
+            raise ValueError("a CA under an issuer needs the issuer's name for its URLs")
+        found += _locators(issuer_name, base_url, ocsp=False)
+    return found
+
+
+def _builder(
+    subject: x509.Name,
+    public_key: CertificateIssuerPublicKeyTypes,
+    issuer: x509.Certificate | None,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+    serial_number: int | None,
+    extensions: Extensions,
+) -> x509.CertificateBuilder:
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject if issuer is None else issuer.subject)
+        .public_key(public_key)
+        .serial_number(random_serial_number() if serial_number is None else serial_number)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+    )
+    for extension in extensions:
+        builder = builder.add_extension(extension.value, critical=extension.critical)
+    return builder
+
+
+SubjectPublicKey = CertificateIssuerPublicKeyTypes | GostPublicKey
+IssuerKey = CertificateIssuerPrivateKeyTypes | GostPrivateKey
+
+
+def _key_id(public_key: SubjectPublicKey) -> bytes:
+    if isinstance(public_key, GostPublicKey):
+        return public_key.key_identifier()
+    return x509.SubjectKeyIdentifier.from_public_key(public_key).digest
+
+
+def _spki(public_key: SubjectPublicKey) -> bytes:
+    if isinstance(public_key, GostPublicKey):
+        return public_key.subject_public_key_info()
+    return public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _issuer_name_der(subject: x509.Name, issuer: x509.Certificate | None) -> bytes:
+    if issuer is None:
+        return subject.public_bytes()
+    # The issuer's subject exactly as its own certificate encodes it, so name chaining holds.
+    certificate = asn1_x509.Certificate.load(issuer.public_bytes(serialization.Encoding.DER))
+    return bytes(certificate["tbs_certificate"]["subject"].dump())
+
+
+def _sign(
+    *,
+    subject: x509.Name,
+    public_key: SubjectPublicKey,
+    issuer: x509.Certificate | None,
+    issuer_key: IssuerKey,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+    serial_number: int | None,
+    extensions: Extensions,
+) -> x509.Certificate:
+    """`cryptography` signs RSA and EC; a GOST issuer key signs through gost_x509.py."""
+    if isinstance(issuer_key, GostPrivateKey):
+        tbs = TbsCertificate(
+            serial_number=random_serial_number() if serial_number is None else serial_number,
+            issuer=_issuer_name_der(subject, issuer),
+            subject=subject.public_bytes(),
+            not_before=not_before,
+            not_after=not_after,
+            subject_public_key_info=_spki(public_key),
+            extensions=extensions,
+        )
+        return sign_certificate(tbs, issuer_key)
+    if isinstance(public_key, GostPublicKey):
+        raise ValueError("a GOST key is certified by a GOST CA only")
+    builder = _builder(
+        subject, public_key, issuer, not_before, not_after, serial_number, extensions
+    )
+    return builder.sign(issuer_key, hashes.SHA256())
 
 
 def build_end_entity_certificate(
     *,
     person: Person,
-    public_key: CertificateIssuerPublicKeyTypes,
+    public_key: SubjectPublicKey,
     profile: Profile,
     issuer: x509.Certificate,
-    issuer_key: CertificateIssuerPrivateKeyTypes,
+    issuer_key: IssuerKey,
     issuer_name: str,
     not_before: dt.datetime,
     not_after: dt.datetime | None = None,
     serial_number: int | None = None,
     base_url: str = DEFAULT_BASE_URL,
 ) -> x509.Certificate:
-    """Issue `person` a certificate of `profile`; `issuer_name` names the CA in its URLs."""
+    """Issue `person` a certificate of `profile`; `issuer_name` names the CA in its URLs.
+
+    A GOST `issuer_key` signs a GOST 2015 certificate (with NCA's keystore-type extension, as
+    NCA's GOST 2022 CA writes it); otherwise `cryptography` signs with SHA-256."""
     if not_after is None:
         not_after = not_before + dt.timedelta(days=profile.validity_days)
-    builder = _base(build_subject(person), public_key, issuer, not_before, not_after, serial_number)
-    builder = (
-        builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(profile.key_usage), critical=True)
-        .add_extension(x509.ExtendedKeyUsage(list(profile.extended_key_usage)), critical=False)
-        .add_extension(
-            x509.CertificatePolicies([x509.PolicyInformation(profile.policy, None)]),
-            critical=False,
-        )
+    extensions = end_entity_extensions(
+        profile=profile,
+        subject_key_id=_key_id(public_key),
+        issuer=issuer,
+        issuer_name=issuer_name,
+        base_url=base_url,
+        keystore_pkcs12=isinstance(issuer_key, GostPrivateKey),
     )
-    builder = _locators(builder, issuer_name, base_url, ocsp=True)
-    return builder.sign(issuer_key, hashes.SHA256())
+    return _sign(
+        subject=build_subject(person),
+        public_key=public_key,
+        issuer=issuer,
+        issuer_key=issuer_key,
+        not_before=not_before,
+        not_after=not_after,
+        serial_number=serial_number,
+        extensions=extensions,
+    )
 
 
 def build_ca_certificate(
     *,
     subject: x509.Name,
-    public_key: CertificateIssuerPublicKeyTypes,
-    signing_key: CertificateIssuerPrivateKeyTypes,
+    public_key: SubjectPublicKey,
+    signing_key: IssuerKey,
     not_before: dt.datetime,
     validity_days: int,
     issuer: x509.Certificate | None = None,
@@ -315,14 +458,20 @@ def build_ca_certificate(
 ) -> x509.Certificate:
     """A root (no `issuer`: self-signed with `signing_key`) or an issuing CA under `issuer`."""
     not_after = not_before + dt.timedelta(days=validity_days)
-    builder = _base(subject, public_key, issuer, not_before, not_after, None)
-    builder = builder.add_extension(
-        x509.BasicConstraints(ca=True, path_length=path_length), critical=True
-    ).add_extension(
-        _key_usage(frozenset({KeyUsageBit.KEY_CERT_SIGN, KeyUsageBit.CRL_SIGN})), critical=True
+    extensions = ca_extensions(
+        subject_key_id=_key_id(public_key),
+        issuer=issuer,
+        issuer_name=issuer_name,
+        path_length=path_length,
+        base_url=base_url,
     )
-    if issuer is not None:
-        if issuer_name is None:
-            raise ValueError("a CA under an issuer needs the issuer's name for its URLs")
-        builder = _locators(builder, issuer_name, base_url, ocsp=False)
-    return builder.sign(signing_key, hashes.SHA256())
+    return _sign(
+        subject=subject,
+        public_key=public_key,
+        issuer=issuer,
+        issuer_key=signing_key,
+        not_before=not_before,
+        not_after=not_after,
+        serial_number=None,
+        extensions=extensions,
+    )

@@ -256,6 +256,15 @@ def encode_public_key(x: int, y: int, size: int) -> bytes:
     return der.octet_string(x.to_bytes(size, "little") + y.to_bytes(size, "little"))
 
 
+# The AlgorithmIdentifier of a GOST 2015-512 key, byte for byte as NCA writes it in certificates
+# and in PKCS#8: the key OID with (curve parameters, Streebog-512), no NULL.
+_GOST2015_512_ALGORITHM = der.sequence(
+    der.oid(GOST2015_512_KEY_OID),
+    der.sequence(der.oid(GOST2015_512_PARAMS_OID), der.oid(STREEBOG512_OID)),
+)
+_BIT_STRING = 0x03
+
+
 # -- keys ------------------------------------------------------------------------------------
 
 
@@ -277,6 +286,23 @@ class GostPublicKey:
     def key_size(self) -> int:
         """Bits: 512 or 256."""
         return self.curve.size * 8
+
+    @property
+    def subject_public_key(self) -> bytes:
+        """The BIT STRING's contents after its unused-bits octet: NCA's OCTET STRING of x‖y."""
+        return encode_public_key(self.x, self.y, self.curve.size)
+
+    def subject_public_key_info(self) -> bytes:
+        """The DER SubjectPublicKeyInfo, as in NCA's GOST 2015 certificates (2015-512 only)."""
+        if self.algorithm is not KeyAlgorithm.GOST2015:
+            raise UnsupportedAlgorithm("GOST 34.310-2004 keys are verify-only", name="GOST 2004")
+        bits = der.tlv(_BIT_STRING, b"\x00" + self.subject_public_key)
+        return der.sequence(_GOST2015_512_ALGORITHM, bits)
+
+    def key_identifier(self) -> bytes:
+        """SHA-1 of the subjectPublicKey (RFC 5280 §4.2.1.2 method 1), as NCA's 2022 CAs make
+        the SubjectKeyIdentifier; its hex is the key file's alias and name."""
+        return hashlib.sha1(self.subject_public_key, usedforsecurity=False).digest()
 
     def verify_digest(self, signature: bytes, digest_value: bytes) -> bool:
         """Whether NCA's signature value signs ``digest_value`` (Streebog output bytes)."""
@@ -320,6 +346,12 @@ class GostPrivateKey:
         x, y = public_point(self.curve, self.d)
         return GostPublicKey(KeyAlgorithm.GOST2015, self.curve, x, y)
 
+    def to_pkcs8(self) -> bytes:
+        """The DER PrivateKeyInfo as NCA's key files hold it: the 64-byte little-endian scalar in
+        an OCTET STRING, inside the PKCS#8 OCTET STRING. Secret: encrypt it before it rests."""
+        scalar = der.octet_string(self.d.to_bytes(self.curve.size, "little"))
+        return der.sequence(der.integer(0), _GOST2015_512_ALGORITHM, der.octet_string(scalar))
+
     def sign(self, data: bytes, digest: DigestAlgorithm) -> bytes:
         """Streebog-512 of ``data``, signed; NCA's r‖s little-endian encoding."""
         _require_streebog(digest)
@@ -332,6 +364,11 @@ class GostPrivateKey:
             raise ValueError(f"a Streebog-512 digest has {self.curve.size} bytes")
         r, s = sign_int(self.curve, self.d, _le(digest_value))
         return encode_signature(r, s, self.curve.size)
+
+
+def generate_private_key() -> GostPrivateKey:
+    """A new GOST 34.10-2015 (512, paramSetA) key: a scalar uniform in [1, q-1] from ``secrets``."""
+    return GostPrivateKey(secrets.randbelow(PARAMSET_512_A.q - 1) + 1)
 
 
 def _require_streebog(digest: DigestAlgorithm) -> None:
@@ -401,11 +438,28 @@ def public_key_from_certificate(certificate: x509.Certificate) -> GostPublicKey 
         fields = der.items(tbs, start, stop)
         index = 1 if fields[0][0] == 0xA0 else 0
         spki = fields[index + 5]
-        algorithm, key = der.items(tbs, spki[2], spki[3])[:2]
-        oid, _ = _algorithm_and_params(tbs, algorithm[2], algorithm[3])
+    except (DerError, IndexError, ValueError):
+        return None
+    return _public_key_in(tbs, spki[2], spki[3])
+
+
+def public_key_from_spki(spki: bytes) -> GostPublicKey | None:
+    """The GOST public key of a DER SubjectPublicKeyInfo (a CSR's); None when it is not one."""
+    try:
+        start, stop, end = der.expect(spki, 0, len(spki), der.SEQUENCE)
+    except (DerError, IndexError):
+        return None
+    return _public_key_in(spki, start, stop) if end == len(spki) else None
+
+
+def _public_key_in(buf: bytes, start: int, stop: int) -> GostPublicKey | None:
+    """The key of the SubjectPublicKeyInfo whose contents are buf[start:stop]."""
+    try:
+        algorithm, key = der.items(buf, start, stop)[:2]
+        oid, _ = _algorithm_and_params(buf, algorithm[2], algorithm[3])
         if key[0] != 0x03:
             return None
-        bits = tbs[key[2] + 1 : key[3]]  # skip the unused-bits octet
+        bits = buf[key[2] + 1 : key[3]]  # skip the unused-bits octet
         tag, s, e, _ = der.read(bits, 0, len(bits))
         if tag != der.OCTET_STRING:
             return None
@@ -455,8 +509,10 @@ __all__ = [
     "decode_signature",
     "encode_public_key",
     "encode_signature",
+    "generate_private_key",
     "private_key_from_pkcs8",
     "public_key_from_certificate",
+    "public_key_from_spki",
     "public_point",
     "sign_int",
     "streebog512",

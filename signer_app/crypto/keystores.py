@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from . import gost, pkcs12_kdf
+from . import gost, gost_pkcs12, pkcs12_kdf
 from .algorithms import DigestAlgorithm, KeyAlgorithm
 from .atomicfile import atomic_write
 from .errors import (
@@ -37,6 +37,8 @@ from .errors import (
 
 Password = str | bytes
 Encryption = Literal["aes", "legacy"]
+# What a key file can be written from: a `cryptography` key, or a GOST 2015 key (gost.py).
+WritableKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | gost.GostPrivateKey
 
 
 class Streebog512Hash(hashes.HashAlgorithm):
@@ -307,7 +309,7 @@ def open_pkcs12(path: str | os.PathLike[str], password: Password) -> Pkcs12KeySt
 
 
 def dump_pkcs12(
-    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    key: WritableKey,
     certificate: x509.Certificate,
     password: Password,
     *,
@@ -315,10 +317,24 @@ def dump_pkcs12(
     alias: str | None = None,
     encryption: Encryption = "aes",
 ) -> bytes:
-    """PKCS#12 bytes: modern AES-256/PBKDF2, or the legacy 3DES/SHA-1 MAC that Kalkan reads."""
+    """PKCS#12 bytes: modern AES-256/PBKDF2, or the legacy 3DES/SHA-1 MAC that Kalkan reads.
+
+    A GOST key is always written the legacy way, as NCA's GOST512_*.p12 (gost_pkcs12.py): no
+    other PKCS#12 of a GOST key is read anywhere.
+    """
     secret = _password_bytes(password)
     if not secret:
         raise ValueError("a key file needs a password")
+    if isinstance(key, gost.GostPrivateKey):
+        if not _is_certificate_of(certificate, key):
+            raise ValueError("the certificate is not the key's")
+        return gost_pkcs12.dump_gost_pkcs12(
+            key,
+            certificate.public_bytes(serialization.Encoding.DER),
+            secret,
+            alias=alias,
+            chain=[c.public_bytes(serialization.Encoding.DER) for c in chain],
+        )
     algorithm: serialization.KeySerializationEncryption
     if encryption == "legacy":
         algorithm = (
@@ -338,7 +354,7 @@ def dump_pkcs12(
 
 def write_pkcs12(
     path: str | os.PathLike[str],
-    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    key: WritableKey,
     certificate: x509.Certificate,
     password: Password,
     *,
@@ -392,11 +408,16 @@ def change_password(
     original = _read_file(p)
     store = load_pkcs12(original, old_password, label=str(p))
     entry = store.entry
-    require_key_algorithm(entry.key, KeyAlgorithm.RSA, KeyAlgorithm.EC)
-    if not isinstance(entry.key, SoftwareKey):
+    require_key_algorithm(entry.key, KeyAlgorithm.RSA, KeyAlgorithm.EC, KeyAlgorithm.GOST2015)
+    private_key: WritableKey
+    if isinstance(entry.key, SoftwareKey):
+        private_key = entry.key.private_key
+    elif isinstance(entry.key, gost.GostPrivateKey):
+        private_key = entry.key
+    else:
         raise UnsupportedAlgorithm("not a software key", name="token key")
     new_bytes = dump_pkcs12(
-        entry.key.private_key,
+        private_key,
         entry.certificate,
         new_password,
         chain=entry.chain,
@@ -426,6 +447,7 @@ __all__ = [
     "SigningKey",
     "SoftwareKey",
     "Streebog512Hash",
+    "WritableKey",
     "backup_path",
     "change_password",
     "dump_pkcs12",

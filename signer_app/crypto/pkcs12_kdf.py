@@ -57,6 +57,36 @@ def derive(
     return out[:n]
 
 
+def pbe_3des_encrypt(password: bytes, plaintext: bytes, salt: bytes, rounds: int) -> bytes:
+    """pbeWithSHAAnd3-KeyTripleDES-CBC (RFC 7292 appendix C), the cipher of NCA's key bags."""
+    key = derive("sha1", password, salt, PURPOSE_KEY, rounds, 24)
+    iv = derive("sha1", password, salt, PURPOSE_IV, rounds, 8)
+    pad = 8 - len(plaintext) % 8
+    encryptor = Cipher(TripleDES(key), modes.CBC(iv)).encryptor()
+    return encryptor.update(plaintext + bytes([pad]) * pad) + encryptor.finalize()
+
+
+def pbe_3des_decrypt(password: bytes, ciphertext: bytes, salt: bytes, rounds: int) -> bytes:
+    """The inverse of ``pbe_3des_encrypt``; ValueError for a wrong length or padding."""
+    if not ciphertext or len(ciphertext) % 8:
+        raise ValueError("the key bag is not whole 3DES blocks")
+    key = derive("sha1", password, salt, PURPOSE_KEY, rounds, 24)
+    iv = derive("sha1", password, salt, PURPOSE_IV, rounds, 8)
+    decryptor = Cipher(TripleDES(key), modes.CBC(iv)).decryptor()
+    plain = decryptor.update(ciphertext) + decryptor.finalize()
+    pad = plain[-1]
+    if not 1 <= pad <= 8 or plain[-pad:] != bytes([pad]) * pad:
+        raise ValueError("the key bag's padding is wrong")
+    return plain[:-pad]
+
+
+def mac(hash_name: str, password: bytes, salt: bytes, rounds: int, content: bytes) -> bytes:
+    """The PKCS#12 MAC of ``content``: HMAC keyed by the RFC 7292 B.2 derivation."""
+    size = hashlib.new(hash_name).digest_size
+    key = derive(hash_name, password, salt, PURPOSE_MAC, rounds, size)
+    return hmac.new(key, content, hash_name).digest()
+
+
 class _AnyAlgorithm(core.Sequence):  # type: ignore[misc]
     _fields = [("algorithm", core.ObjectIdentifier), ("parameters", core.Any, {"optional": True})]
 
@@ -84,9 +114,7 @@ def mac_matches(pfx: pkcs12.Pfx, password: bytes) -> bool | None:
     salt = mac_data["mac_salt"].native
     expected = mac_data["mac"]["digest"].native
     content = pfx["auth_safe"]["content"].native
-    size = hashlib.new(hash_name).digest_size
-    key = derive(hash_name, password, salt, PURPOSE_MAC, rounds, size)
-    actual = hmac.new(key, content, hash_name).digest()
+    actual = mac(hash_name, password, salt, rounds, content)
     return hmac.compare_digest(actual, expected)
 
 
@@ -110,19 +138,12 @@ def shrouded_keys(pfx: pkcs12.Pfx, password: bytes) -> list[tuple[bytes, pkcs12.
             if algorithm["algorithm"].native != "pkcs12_sha1_tripledes_3key":
                 continue
             params = algorithm["parameters"]
-            salt = params["salt"].native
-            rounds = params["iterations"].native
-            key = derive("sha1", password, salt, PURPOSE_KEY, rounds, 24)
-            iv = derive("sha1", password, salt, PURPOSE_IV, rounds, 8)
-            ciphertext = encrypted["encrypted_data"].native
-            if not ciphertext or len(ciphertext) % 8:
-                raise ValueError("the key bag is not whole 3DES blocks")
-            decryptor = Cipher(TripleDES(key), modes.CBC(iv)).decryptor()
-            plain = decryptor.update(ciphertext) + decryptor.finalize()
-            pad = plain[-1]
-            if not 1 <= pad <= 8 or plain[-pad:] != bytes([pad]) * pad:
-                raise ValueError("the key bag's padding is wrong")
-            plain = plain[:-pad]
+            plain = pbe_3des_decrypt(
+                password,
+                encrypted["encrypted_data"].native,
+                params["salt"].native,
+                params["iterations"].native,
+            )
             _PrivateKeyInfoHead.load(plain).native  # noqa: B018 - refuse garbage here
             found.append((plain, bag))
     return found

@@ -48,7 +48,7 @@ def test_init_creates_an_instance_and_tells_where_the_new_passphrase_is(
     target = tmp_path / "ca"
     status, out, _ = run(capsys, target, "init")
     assert status == 0
-    assert "adopted the demo PKI: 22 certificates, 8 persons" in out
+    assert "adopted the demo PKI: 24 certificates, 8 persons" in out  # GOST line included
     assert f"{target / 'passphrase'} (mode 0600)" in out
     assert stat.S_IMODE((target / "passphrase").stat().st_mode) == 0o600
     status, _, err = run(capsys, target, "init")
@@ -156,7 +156,7 @@ def test_registry_add_person_and_role_then_show(
     assert {"role": "employee", "bin": COMPANY, "ca": "nac"} in shown["may_get"]
     status, out, _ = run(capsys, data_dir, "registry", "show", CITIZEN)
     assert "ЖҰМАБЕКОВ АСХАТ НҰРЛАНҰЛЫ (IIN 850101300124)" in out
-    assert out.count("AUTH") == 1
+    assert out.count("AUTH") == 2  # the citizen's RSA and GOST 2015 AUTH keys
 
 
 def test_a_ticket_code_printed_by_the_cli_enrols_once(

@@ -26,6 +26,7 @@ from ca_server.instance import (
     init_instance,
     load_instance,
 )
+from signer_app.crypto import gost_pkcs8
 
 ROOT = Path(__file__).resolve().parents[2]
 CERTS = ROOT / "certs"
@@ -56,7 +57,7 @@ def test_every_demo_certificate_is_known_with_its_status(
         expected = "revoked" if row["status"] == "revoked" else "good"
         assert (found.status, found.ca, found.iin, found.role, found.purpose) == (
             expected,
-            row["ca"],
+            row.get("issuer", row["ca"]),  # the GOST line's issuing CA is "nac-gost"
             row["iin"],
             row["role"],
             row["purpose"],
@@ -134,10 +135,16 @@ def test_ca_keys_are_encrypted_with_the_instance_passphrase_and_owner_only(
     data_dir = sqlite_instance.data_dir
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     keys = sorted(data_dir.rglob("*.key.pem"))
-    assert len(keys) == 8  # root, issuing, OCSP, TSA per CA
+    # root, issuing, OCSP, TSA per RSA CA; root and issuing of the GOST line
+    assert len(keys) == 8 + 2
     for path in keys:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
         assert path.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        if path.parent.name == "nac-gost":
+            gost_pkcs8.decrypt_private_key(path.read_bytes(), PASSPHRASE)
+            with pytest.raises(ValueError, match="wrong passphrase"):
+                gost_pkcs8.decrypt_private_key(path.read_bytes(), DEMO_CA_PASSPHRASE)
+            continue
         ca_keys.read_key(path, PASSPHRASE)
         with pytest.raises(CaError) as caught:
             ca_keys.read_key(path, DEMO_CA_PASSPHRASE)  # re-encrypted, not copied

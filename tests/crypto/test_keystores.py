@@ -287,14 +287,19 @@ def test_gost_key_where_rsa_is_required_says_which_is_which(nca_vectors: Path) -
     assert "GOST 34.10-2015" in caught.value.message("kk")
 
 
-def test_changing_the_password_of_a_gost_file_is_refused_and_the_file_kept(
+def test_changing_the_password_of_a_real_gost_file_keeps_the_key_and_no_backup(
     nca_vectors: Path, tmp_path: Path
 ) -> None:
     path = _copy(nca_vectors / "gokalkan" / "gost1.p12", tmp_path)
-    before = path.read_bytes()
-    with pytest.raises(KeyTypeMismatch):
-        change_password(path, "Qwerty12", SECRET)
-    assert path.read_bytes() == before
+    before = open_pkcs12(path, "Qwerty12").entry
+    after = change_password(path, "Qwerty12", SECRET).entry
+    assert isinstance(after.key, gost.GostPrivateKey)
+    assert isinstance(before.key, gost.GostPrivateKey)
+    assert after.key.d == before.key.d
+    assert after.alias == before.alias
+    assert after.certificate == before.certificate
+    with pytest.raises(WrongPassword):
+        open_pkcs12(path, "Qwerty12")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gost1.p12"]
 
 
