@@ -256,6 +256,7 @@ class ReissueWizard(QDialog):
         t = self.translator.text
         in_flow = page in self.flow
         self.back_button.setVisible(in_flow and page is not self.flow[0])
+        self.back_button.setText(t("reissue.back"))
         self.next_button.setVisible(page is not self.progress_page)
         self.next_button.setEnabled(page.is_complete())
         if page is self.folder_page:
@@ -275,9 +276,13 @@ class ReissueWizard(QDialog):
             )
             self.cancel_button.setText(t("reissue.cancel"))
         else:
-            self.cancel_button.setVisible(page not in (self.done_page, self.error_page))
+            # On the error page the main button offers the remedy, and this one closes.
             self.cancel_button.setEnabled(True)
-            self.cancel_button.setText(t("reissue.cancel"))
+            closing = page is self.error_page and self._action != "close"
+            self.cancel_button.setVisible(page is not self.done_page and (
+                page is not self.error_page or closing
+            ))
+            self.cancel_button.setText(t("reissue.close" if closing else "reissue.cancel"))
 
     def retranslate(self) -> None:
         """Rewrite every visible string in the current language."""

@@ -14,6 +14,13 @@ from ca_live import LiveCa, live_ca
 from PySide6.QtCore import Qt
 from PySide6.QtPrintSupport import QPrinter
 from pytestqt.qtbot import QtBot
+from reissue_screens import (
+    ARTIFACTS,
+    LANGUAGES,
+    OPERATOR_PAGES,
+    assert_not_blank,
+    render_under_xvfb,
+)
 
 from signer_app.crypto.errors import WrongPassword
 from signer_app.crypto.identity import identity_of
@@ -264,3 +271,11 @@ def test_only_gov_ca_auth_keys_offer_operator_mode(tmp_path: Path, demo: dict[st
         key = demo[name]
         known.remember(key.path, key.open().certificate)
     assert operator_keys(known) == [demo["psc_operator_auth"].path.resolve()]
+
+
+def test_the_operator_screens_are_drawn_in_kazakh_russian_and_english_under_xvfb() -> None:
+    shots = render_under_xvfb("operator", ARTIFACTS / "reissue")
+    expected = {f"operator-{page}-{lang}.png" for page in OPERATOR_PAGES for lang in LANGUAGES}
+    assert {shot.name for shot in shots} == expected
+    for shot in shots:
+        assert_not_blank(shot)

@@ -17,6 +17,7 @@ from keyring.backend import KeyringBackend
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
+from reissue_screens import ARTIFACTS, LANGUAGES, WIZARD_PAGES, assert_not_blank, render_under_xvfb
 
 from ca_server import registry
 from signer_app.crypto.identity import identity_of
@@ -546,3 +547,11 @@ def test_a_revoked_auth_key_cannot_renew_and_says_go_to_a_psc(
     assert wizard.error_page.intro.text() == CaRefused("signer_revoked", "").message("en")
     assert wizard.next_button.text() == "Close"
     assert reissue.pending_files(context.data_dir) == []
+
+
+def test_every_wizard_page_is_drawn_in_kazakh_russian_and_english_under_xvfb() -> None:
+    shots = render_under_xvfb("wizard", ARTIFACTS / "reissue")
+    expected = {f"wizard-{page}-{lang}.png" for page in WIZARD_PAGES for lang in LANGUAGES}
+    assert {shot.name for shot in shots} == expected
+    for shot in shots:
+        assert_not_blank(shot)
