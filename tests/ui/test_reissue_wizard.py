@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import keyring
+import keyring.errors
 import pytest
 from ca_live import LiveCa, live_ca
 from keyring.backend import KeyringBackend
@@ -555,3 +556,31 @@ def test_every_wizard_page_is_drawn_in_kazakh_russian_and_english_under_xvfb() -
     assert {shot.name for shot in shots} == expected
     for shot in shots:
         assert_not_blank(shot)
+
+
+class LockedKeyring(MemoryKeyring):
+    """A keyring that refuses to store anything (locked, or no secret service running)."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise keyring.errors.PasswordSetError("the keyring is locked")
+
+
+def test_a_keyring_that_refuses_is_said_plainly_and_the_keys_stay(
+    qtbot: QtBot, ca: LiveCa, demo: dict[str, Any], tmp_path: Path, out_dir: Path
+) -> None:
+    before = keyring.get_keyring()
+    keyring.set_keyring(LockedKeyring())
+    try:
+        wizard = new_wizard(qtbot, context_for(tmp_path, ca.url))
+        fill_and_start(qtbot, wizard, CITIZEN, issue_code(ca, demo), out_dir)
+        wait_for_end(qtbot, wizard)
+        wizard.done_page.remember.setChecked(True)
+        click(qtbot, wizard)
+    finally:
+        keyring.set_keyring(before)
+    assert wizard.page is wizard.done_page  # still open, saying why
+    assert "could not keep the password: PasswordSetError" in wizard.done_page.remember_state.text()
+    assert not wizard.done_page.remember.isChecked()
+    assert len(list(out_dir.iterdir())) == 2
+    click(qtbot, wizard)
+    assert wizard.result() == QDialog.DialogCode.Accepted
