@@ -556,7 +556,13 @@ class OperatorWindow(QMainWindow):
 
     def _finished(self, _result: object) -> None:
         self._busy = False
+        self._release_job()
         self._update_buttons()
+
+    def _release_job(self) -> None:
+        if self._job is not None:
+            self._job.release()
+            self._job = None
 
     def _note(self, key: str, **params: str) -> None:
         params["time"] = QTime.currentTime().toString("HH:mm")
@@ -573,6 +579,7 @@ class OperatorWindow(QMainWindow):
         if not isinstance(error, BaseException):
             raise TypeError("a failed job reports an exception")
         self._busy = False
+        self._release_job()
         if isinstance(error, CaRefused) and error.ca_code in _SIGN_IN_AGAIN:
             self.client = None
             self.session = None
@@ -676,6 +683,7 @@ class OperatorWindow(QMainWindow):
                 client.close_session()
 
             # Off the UI thread and unanswered: a failure changes nothing, the session expires.
+            # (This one Job stays with the application until it quits.)
             start(Job(work))
             self.client = None
         super().closeEvent(event)

@@ -477,8 +477,13 @@ class ReissueWizard(QDialog):
 
         self._run(work)
 
+    def _release_job(self) -> None:
+        if self._job is not None:
+            self._job.release()
+            self._job = None
+
     def _on_done(self, result: object) -> None:
-        self._job = None
+        self._release_job()
         if not isinstance(result, reissue.Reissued):
             raise TypeError("a re-issue job returns Reissued")
         self._result = result
@@ -494,7 +499,7 @@ class ReissueWizard(QDialog):
         self.reissued.emit(result)
 
     def _on_failed(self, error: object) -> None:
-        self._job = None
+        self._release_job()
         if not isinstance(error, BaseException):
             raise TypeError("a failed job reports an exception")
         new = sorted(set(reissue.pending_files(self.context.data_dir)) - self._pending_before)

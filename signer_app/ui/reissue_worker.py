@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal
 
 from ..service.errors import ActionCanceled
 
@@ -27,7 +27,10 @@ class Job(QObject):
     failed = Signal(object)
 
     def __init__(self, work: Callable[[Step], Any], *, stop_before: frozenset[str] = frozenset()):
-        super().__init__()
+        # Owned by the application, not by Python references: the pool thread drops its
+        # reference when the runnable ends, and a QObject must not be destroyed from a thread
+        # other than its own. The owner calls ``release`` from its last handler (UI thread).
+        super().__init__(QCoreApplication.instance())
         self._work = work
         self._stop_before = stop_before
         self._cancel = threading.Event()
@@ -45,6 +48,10 @@ class Job(QObject):
     def cancellable(self) -> bool:
         """Whether ``cancel`` can still take effect."""
         return not self._past_point_of_no_return
+
+    def release(self) -> None:
+        """Delete the job on the UI thread once its owner has handled the outcome."""
+        self.deleteLater()
 
     def _report(self, name: str) -> None:
         # Runs on the pool thread: the check and the flag change happen before the step starts.
