@@ -3,16 +3,14 @@ integrated with Qt (qasync, as the app runs), and helpers to drive dialogs witho
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import keyring
 import pytest
-import qasync
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
-from PySide6.QtWidgets import QAbstractButton, QApplication, QDialog, QLabel, QWidget
+from PySide6.QtWidgets import QAbstractButton, QDialog, QLabel, QWidget
 
 from signer_app.ui.context import AppContext
 
@@ -52,16 +50,6 @@ def context_fixture(tmp_path: Path) -> AppContext:
     ctx = AppContext.create(tmp_path / "data")
     ctx.translator.set_language("en")
     return ctx
-
-
-@pytest.fixture(name="loop")
-def loop_fixture(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    """The app's kind of event loop: asyncio on top of Qt's."""
-    event_loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(event_loop)
-    yield event_loop
-    event_loop.close()
-    asyncio.set_event_loop(None)
 
 
 def drive(qtbot, act: Callable[[QDialog], None]) -> Callable[[QDialog], int]:  # type: ignore[no-untyped-def]

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import os
 import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import pytest
-import qasync
-from PySide6.QtCore import QCoreApplication, QEvent
-from PySide6.QtWidgets import QApplication
 from websockets.asyncio.client import connect
 
 from signer_app import cli
@@ -28,27 +20,6 @@ from signer_app.ui.single_instance import SingleInstance, ask_running_instance, 
 from signer_app.ui.tray import Status, Tray
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    qapp.setQuitOnLastWindowClosed(False)
-    event_loop = qasync.QEventLoop(qapp)
-    # Plain worker threads (qasync's QThread pool outlives a closed loop and crashes at exit).
-    workers = ThreadPoolExecutor(4)
-    event_loop.set_default_executor(workers)
-    asyncio.set_event_loop(event_loop)
-    yield event_loop
-    event_loop.close()
-    workers.shutdown(wait=True)
-    asyncio.set_event_loop(None)
-    # Every dialog and window the test made goes while the QApplication still exists: one
-    # left for PySide's exit-time cleanup crashes Qt.
-    for widget in qapp.topLevelWidgets():
-        widget.close()
-        widget.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    gc.collect()
 
 
 def test_the_app_serves_the_api_greeting_and_the_tray_says_so(loop, tmp_path, demo) -> None:

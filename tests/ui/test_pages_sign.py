@@ -8,7 +8,7 @@ import os
 import threading
 from pathlib import Path
 
-from pages_support import context_fixture, loop_fixture  # noqa: F401
+from pages_support import context_fixture  # noqa: F401
 from PySide6.QtWidgets import QApplication
 
 from signer_app.crypto import cms

@@ -8,17 +8,13 @@ returned. Nothing is scripted below the dialogs.
 from __future__ import annotations
 
 import asyncio
-import gc
-from collections.abc import Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-import qasync
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
 
 from signer_app.crypto import cms
 from signer_app.service.errors import ActionCanceled, TooManyAttempts
@@ -32,29 +28,6 @@ from signer_app.ui.prompter import QtPrompter
 
 T = TypeVar("T")
 ORIGIN = "https://portal.example.kz"
-
-
-@pytest.fixture
-def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    """The app's kind of loop: asyncio on top of Qt's event loop (a tray app: closing the last
-    dialog does not quit)."""
-    qapp.setQuitOnLastWindowClosed(False)
-    event_loop = qasync.QEventLoop(qapp)
-    # Plain worker threads (qasync's QThread pool outlives a closed loop and crashes at exit).
-    workers = ThreadPoolExecutor(4)
-    event_loop.set_default_executor(workers)
-    asyncio.set_event_loop(event_loop)
-    yield event_loop
-    event_loop.close()
-    workers.shutdown(wait=True)
-    asyncio.set_event_loop(None)
-    # Every dialog and window the test made goes while the QApplication still exists: one
-    # left for PySide's exit-time cleanup crashes Qt.
-    for widget in qapp.topLevelWidgets():
-        widget.close()
-        widget.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    gc.collect()
 
 
 @pytest.fixture

@@ -231,6 +231,7 @@ class DiagnosticsPage(QWidget):
             lambda: trust.status(root_pem, home),
             lambda states: self._checked(states, note),
             self._failed,
+            owner=self,
         )
 
     def _checked(self, states: list[trust.DbStatus], note: str = "") -> None:
@@ -252,7 +253,7 @@ class DiagnosticsPage(QWidget):
         def done(_lines: list[str]) -> None:
             self.refresh(self.translator.text("page.diag.fixed"))
 
-        run_blocking(lambda: trust.install(root_pem, home), done, self._failed)
+        run_blocking(lambda: trust.install(root_pem, home), done, self._failed, owner=self)
 
     def report_text(self) -> str:
         """The plain-text report "Copy report" puts on the clipboard."""

@@ -365,7 +365,10 @@ class KeysPage(QWidget):
             self.error.show_error(error)
 
         run_blocking(
-            lambda: scan(preselected, settings.recent_keys, settings.key_folders), done, failed
+            lambda: scan(preselected, settings.recent_keys, settings.key_folders),
+            done,
+            failed,
+            owner=self,
         )
 
     def _fill_list(self) -> None:
@@ -463,7 +466,9 @@ class KeysPage(QWidget):
             checked("unknown")
 
         checker = self.status_checker
-        run_blocking(lambda: checker(opened.certificate, opened.chain), checked, failed)
+        run_blocking(
+            lambda: checker(opened.certificate, opened.chain), checked, failed, owner=self
+        )
 
     def _target_free(self, target: Path) -> bool:
         """True when ``target`` may be written: absent, or the person agreed to replace it."""

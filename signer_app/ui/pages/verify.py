@@ -280,7 +280,9 @@ class VerifyPage(QWidget):
         self._show_report()
         self.verify_button.setEnabled(False)
         self.verdict.setText(t("page.verify.working"))
-        run_blocking(lambda: verify_file(signed, original), self._checked, self._failed)
+        run_blocking(
+            lambda: verify_file(signed, original), self._checked, self._failed, owner=self
+        )
 
     def _checked(self, report: VerifyReport) -> None:
         self.checks += 1

@@ -149,7 +149,9 @@ class KeyPasswordDialog(QDialog):
         password = self.password.text()
         self.buttons.setEnabled(False)
         self.error.show_text(self.translator.text("page.password.working"))
-        run_blocking(lambda: open_pkcs12(self.path, password), self._opened, self._failed)
+        run_blocking(
+            lambda: open_pkcs12(self.path, password), self._opened, self._failed, owner=self
+        )
 
     def _opened(self, store: Pkcs12KeyStore) -> None:
         self.buttons.setEnabled(True)
@@ -237,7 +239,9 @@ class ChangePasswordDialog(QDialog):
             return
         old, new = self.old.text(), self.new.text()
         self.buttons.setEnabled(False)
-        run_blocking(lambda: change_password(self.path, old, new), self._done, self._failed)
+        run_blocking(
+            lambda: change_password(self.path, old, new), self._done, self._failed, owner=self
+        )
 
     def _done(self, _store: Pkcs12KeyStore) -> None:
         self.buttons.setEnabled(True)
