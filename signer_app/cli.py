@@ -346,6 +346,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         port=getattr(args, "port", 13579),
         tsa_url=getattr(args, "tsa_url", None),
         hidden=getattr(args, "hidden", False),
+        operator=getattr(args, "operator", False),
     )
     return run_app(options)
 
@@ -659,6 +660,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--lang", choices=["en", "ru", "kk"], default="en", help="language of error messages"
     )
+    parser.add_argument(
+        "--operator", action="store_true", help="start the desktop app in PSC operator mode"
+    )
     # No command starts the desktop app (cmd_app), as a double-click on Qalam does.
     sub = parser.add_subparsers(dest="command")
     parser.set_defaults(func=cmd_app)
@@ -772,6 +776,7 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--port", type=int, default=13579, help="TLS WebSocket port (13579)")
     app.add_argument("--tsa-url", metavar="URL", help="RFC 3161 TSA (settings, else the CA's)")
     app.add_argument("--hidden", action="store_true", help="start in the tray (start on login)")
+    app.add_argument("--operator", action="store_true", help="open PSC operator mode")
     app.set_defaults(func=cmd_app)
     origins = sub.add_parser("origins", help="per-site decisions: ask (default) or blocked")
     origins_sub = origins.add_subparsers(dest="origins_cmd", required=True)

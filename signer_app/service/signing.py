@@ -24,6 +24,7 @@ the Prompter) is recorded there. There is no "always allow".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -60,6 +61,7 @@ from .errors import ActionCanceled, NotAvailable, StorageEmpty, StorageUnknown, 
 from .file_signing import Cancelled, SignFormat, prepare
 from .file_signing import Progress as FileProgress
 from .filters import Candidate, KeyFilter, filters_for, refusals
+from .known_keys import KnownKeys
 from .origins import OriginPolicy
 from .prompter import (
     FILE_STORAGES,
@@ -238,12 +240,15 @@ class SigningService:
         if choice.on_token:
             return await asyncio.to_thread(self._open_token, choice)
         store = await asyncio.to_thread(open_pkcs12, choice.path, choice.password)
-        if choice.alias is None:
-            return [store.entry]
-        for entry in store.entries():
-            if entry.alias == choice.alias:
-                return [entry]
-        raise KeyNotFound(choice.alias)
+        chosen = [e for e in store.entries() if choice.alias in (None, e.alias)][:1]
+        if not chosen:
+            raise KeyNotFound(choice.alias or "")
+        if self.known_keys is not None:
+            # Its certificate is public: remembered so the app can say whose the file is and
+            # remind before it expires without asking for the password (service/known_keys.py).
+            with contextlib.suppress(QalamError, OSError):
+                self.known_keys.remember(choice.path, chosen[0].certificate, chosen[0].alias)
+        return chosen
 
     def _open_token(self, choice: KeyChoice) -> list[KeyEntry]:
         store = self.tokens.open(choice.storage, choice.password, choice.token)
@@ -537,6 +542,7 @@ class SigningService:
 
     # The Sites page's log; None keeps no log (the CLI, most tests).
     request_log: RequestLog | None = None
+    known_keys: KnownKeys | None = None
 
     async def _log_request(
         self,

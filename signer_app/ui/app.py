@@ -25,10 +25,14 @@ from ..api.dispatch import ApiConfig, Dispatcher
 from ..api.server import DEFAULT_PORT, ApiServer, ServerConfig
 from ..api.tls import TlsFiles, ensure_tls
 from ..crypto.errors import QalamError
+from ..service.known_keys import KnownKeys
 from ..service.signing import SigningService
+from ..service.tokens import environment_registry
 from ..service.tsa_client import HttpTsa
 from .context import AppContext
+from .expiry_reminder import Reminder, expiry_reminder, open_renewal
 from .main_window import MainWindow
+from .operator_mode import OperatorWindow, operator_keys
 from .prompter import QtPrompter
 from .single_instance import SingleInstance, ask_running_instance, server_name
 from .tray import Status, Tray
@@ -43,6 +47,7 @@ class AppOptions:
     port: int = DEFAULT_PORT
     tsa_url: str | None = None
     hidden: bool = False
+    operator: bool = False  # open PSC operator mode at start (`qalam --operator`)
 
 
 class QalamApp:
@@ -55,9 +60,16 @@ class QalamApp:
         self.prompter = QtPrompter(context)
         tsa_url = settings.tsa_url if options.tsa_url is None else options.tsa_url
         self.service = SigningService(
-            self.prompter, tsa=HttpTsa(tsa_url) if tsa_url else None, origins=context.origins
+            self.prompter,
+            tsa=HttpTsa(tsa_url) if tsa_url else None,
+            origins=context.origins,
+            tokens=environment_registry(settings.pkcs11_modules),
         )
         self.service.locale = settings.locale
+        self.known_keys = KnownKeys(context.data_dir)
+        self.service.known_keys = self.known_keys
+        self.operator_window: OperatorWindow | None = None
+        self.reminder: Reminder | None = None
         self.tls: TlsFiles = ensure_tls(context.data_dir)
         config = ServerConfig(
             port=options.port,
@@ -70,6 +82,8 @@ class QalamApp:
         self.window = MainWindow(context, self.service)
         self.tray = Tray(context.translator)
         self.tray.open_requested.connect(self.show_window)
+        self.tray.operator_requested.connect(self.show_operator_mode)
+        self.tray.icon.messageClicked.connect(self._open_reminder)
         self.tray.quit_requested.connect(self.quit)
         context.translator.changed.connect(self._keep_language)
         self.status = Status()
@@ -81,6 +95,30 @@ class QalamApp:
         self.window.showNormal()
         self.window.raise_()
         self.window.activateWindow()
+
+    def show_operator_mode(self) -> OperatorWindow:
+        """The PSC operator's window, with the operator key this computer knows preselected."""
+        if self.operator_window is None:
+            keys = operator_keys(self.known_keys)
+            self.operator_window = OperatorWindow(
+                self.context, key_path=keys[0] if keys else None
+            )
+        self.operator_window.show()
+        self.operator_window.raise_()
+        return self.operator_window
+
+    def remind(self) -> Reminder | None:
+        """Say in the tray when a known key expires within 30 days (its click opens renewal),
+        and offer operator mode where an operator key is known."""
+        self.tray.operator_action.setVisible(bool(operator_keys(self.known_keys)))
+        self.reminder = expiry_reminder(self.known_keys, self.context.translator)
+        if self.reminder is not None:
+            self.tray.icon.showMessage(self.reminder.title, self.reminder.message)
+        return self.reminder
+
+    def _open_reminder(self) -> None:
+        if self.reminder is not None:
+            open_renewal(self.context, self.reminder, self.window)
 
     def quit(self) -> None:
         """Stop the API and leave."""
@@ -106,7 +144,10 @@ class QalamApp:
             self._set_status(port=self.port)
         self._set_status(keys=sum(1 for p in self.prompter.key_files() if p.is_file()))
         self.tray.show()
-        if not self.options.hidden:
+        self.remind()
+        if self.options.operator:
+            self.show_operator_mode()
+        elif not self.options.hidden:
             self.show_window()
         asyncio.get_running_loop().create_task(self._check_trust())
 

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 from ..crypto.errors import InvalidInput, QalamError, WrongPassword
 from ..crypto.identity import Purpose, identity_of
 from ..crypto.keystores import KeyEntry, open_pkcs12
-from ..service import reissue
+from ..service import reissue, remembered
 from ..service.ca_client import CaClient
 from ..service.errors import (
     ActionCanceled,
@@ -614,7 +614,8 @@ class ReissueWizard(QDialog):
         if result is not None and self.done_page.remember.isChecked():
             try:
                 for path in (result.auth_path, result.sign_path):
-                    keyring.set_password(KEYRING_SERVICE, str(path.resolve()), self._password)
+                    # Through service/remembered.py, so Settings' "forget all" finds them too.
+                    remembered.remember(path.resolve(), self._password)
             except keyring.errors.KeyringError as failed:
                 self.done_page.remember.setChecked(False)
                 self.done_page.remember_state.setText(

@@ -21,6 +21,9 @@ register(
         "tray.open": Text("Open Qalam", "Открыть Qalam", "Qalam ашу"),
         "tray.language": Text("Language", "Язык", "Тіл"),
         "tray.quit": Text("Quit", "Выход", "Шығу"),
+        "tray.operator": Text(
+            "PSC operator mode…", "Режим оператора ЦОН…", "ХҚКО операторы режимі…"
+        ),
         "tray.api.listening": Text(
             "Signing service: listening on port {port}",
             "Служба подписи: слушает порт {port}",
@@ -93,6 +96,7 @@ class Tray(QObject):
     """The tray icon and its menu; ``open_requested`` and ``quit_requested`` go to the app."""
 
     open_requested = Signal()
+    operator_requested = Signal()
     quit_requested = Signal()
 
     def __init__(self, translator: Translator) -> None:
@@ -118,6 +122,10 @@ class Tray(QObject):
             self.language_group.addAction(action)
             self.language_actions[code] = action
         self.language_group.triggered.connect(self._on_language)
+        # Shown only on a computer that holds a GOV CA operator key (app.py decides).
+        self.operator_action = self.menu.addAction("")
+        self.operator_action.triggered.connect(self.operator_requested)
+        self.operator_action.setVisible(False)
         self.menu.addSeparator()
         self.quit_action = self.menu.addAction("")
         self.quit_action.triggered.connect(self.quit_requested)
@@ -158,6 +166,7 @@ class Tray(QObject):
         self.open_action.setText(t.text("tray.open"))
         self.language_menu.setTitle(t.text("tray.language"))
         self.quit_action.setText(t.text("tray.quit"))
+        self.operator_action.setText(t.text("tray.operator"))
         self.language_actions[t.language].setChecked(True)
 
     def _on_language(self, action: QAction) -> None:

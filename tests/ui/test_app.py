@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtWidgets import QApplication
 from websockets.asyncio.client import connect
 
 from signer_app import cli
@@ -173,3 +174,46 @@ def test_qalam_app_process_answers_and_a_second_one_exits_zero(tmp_path) -> None
         if first.poll() is None:
             first.kill()
     assert first.returncode == 0, first.stderr.read() if first.stderr else ""
+
+
+def test_operator_mode_is_offered_once_an_operator_key_has_been_opened(loop, tmp_path, demo):
+    from signer_app.service.prompter import KeyChoice
+
+    home = tmp_path / "home"
+    context = AppContext.create(home)
+    context.translator.set_language("en")
+    app = QalamApp(context, AppOptions(home, port=0, hidden=True))
+    assert app.remind() is None
+    assert not app.tray.operator_action.isVisible()
+    operator = demo["psc_operator_auth"]
+    # Opening a key through the service (any front door) remembers its public certificate.
+    loop.run_until_complete(app.service._open(KeyChoice(operator.path, operator.password)))
+    app.remind()
+    assert app.tray.operator_action.isVisible()
+    assert app.tray.operator_action.text() == "PSC operator mode…"
+    window = app.show_operator_mode()
+    assert window.isVisible()
+    assert operator.password not in (home / "known-keys.json").read_text()
+
+
+def test_a_key_expiring_soon_is_a_tray_reminder_that_opens_renewal(loop, tmp_path, demo):
+    home = tmp_path / "home"
+    context = AppContext.create(home)
+    context.translator.set_language("en")
+    app = QalamApp(context, AppOptions(home, port=0, hidden=True))
+    expired = demo["expired_auth"]
+    app.known_keys.remember(expired.path, expired.open().certificate)
+    reminder = app.remind()
+    assert reminder is not None
+    assert reminder.title
+    app._open_reminder()
+    assert any(
+        type(w).__name__ == "ReissueWizard" and w.isVisible()
+        for w in QApplication.topLevelWidgets()
+    )
+
+
+def test_qalam_operator_starts_the_app_in_operator_mode() -> None:
+    args = cli.build_parser().parse_args(["--operator"])
+    assert args.func is cli.cmd_app
+    assert args.operator is True

@@ -264,3 +264,15 @@ def test_strength_guidance() -> None:
     assert strength("qwerty") == "weak"
     assert strength("Qwerty12") == "fair"
     assert strength("Long-Passw0rd!") == "strong"
+
+
+def test_forgot_password_and_renew_open_the_reissue_wizard(qtbot, context) -> None:  # type: ignore[no-untyped-def]
+    page, _ = make_page(qtbot, context)
+    assert page.forgot_button.text() == "I forgot my password / I lost my key…"
+    wizard = page.start_reissue("code")
+    assert wizard.isVisible()
+    assert wizard.mode == "code"
+    wizard.close()
+    renew = page.start_reissue("renew")
+    assert renew.mode == "renew"
+    renew.close()

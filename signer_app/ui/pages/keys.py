@@ -38,6 +38,7 @@ from ...crypto.identity import identity_of
 from ...crypto.keystores import MAX_KEYSTORE_SIZE, load_pkcs12
 from ..context import AppContext
 from ..i18n import Text, register
+from ..reissue_wizard import Mode, ReissueWizard
 from ..widgets.page_dialogs import PageDialogs
 from ..widgets.page_errors import ErrorBox
 from ..widgets.page_identity import IdentityCard
@@ -48,6 +49,12 @@ from .key_scan import ScanResult, scan
 register(
     {
         "page.keys.title": Text("My keys", "Мои ключи", "Менің кілттерім"),
+        "page.keys.forgot": Text(
+            "I forgot my password / I lost my key…",
+            "Я забыл пароль / потерял ключ…",
+            "Құпиясөзді ұмыттым / кілтті жоғалттым…",
+        ),
+        "page.keys.renew": Text("Get new keys…", "Получить новые ключи…", "Жаңа кілттер алу…"),
         "page.keys.list": Text("Key files", "Файлы ключей", "Кілт файлдары"),
         "page.keys.scanning": Text(
             "Looking for key files…", "Ищем файлы ключей…", "Кілт файлдары ізделуде…"
@@ -280,6 +287,11 @@ class KeysPage(QWidget):
         self.passwd_button.clicked.connect(self.change_password)
         self.refresh_button = QPushButton()
         self.refresh_button.clicked.connect(self.refresh)
+        # Re-issue (ui/reissue_wizard.py): with a PSC code, or renewed with the AUTH key.
+        self.forgot_button = QPushButton()
+        self.forgot_button.clicked.connect(lambda: self.start_reissue("code"))
+        self.renew_button = QPushButton()
+        self.renew_button.clicked.connect(lambda: self.start_reissue("renew"))
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -290,6 +302,7 @@ class KeysPage(QWidget):
         row.addWidget(self.import_button)
         row.addWidget(self.refresh_button)
         left_layout.addLayout(row)
+        left_layout.addWidget(self.forgot_button)
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -302,7 +315,12 @@ class KeysPage(QWidget):
         right_layout.addWidget(self.details_label)
         right_layout.addWidget(self.details)
         actions = QHBoxLayout()
-        for button in (self.export_button, self.backup_button, self.passwd_button):
+        for button in (
+            self.export_button,
+            self.backup_button,
+            self.passwd_button,
+            self.renew_button,
+        ):
             actions.addWidget(button)
         actions.addStretch(1)
         right_layout.addLayout(actions)
@@ -341,11 +359,23 @@ class KeysPage(QWidget):
             (self.backup_button, "page.keys.backup"),
             (self.passwd_button, "page.keys.passwd"),
             (self.refresh_button, "page.keys.refresh"),
+            (self.forgot_button, "page.keys.forgot"),
+            (self.renew_button, "page.keys.renew"),
         ):
             button.setText(t(key))
             button.setAccessibleName(t(key).rstrip("…"))
         self._fill_list()
         self._show_selected()
+
+    # ------------------------------------------------------------------ re-issue
+
+    def start_reissue(self, mode: Mode) -> ReissueWizard:
+        """Open the re-issue wizard: "code" (a PSC code) or "renew" (the selected AUTH key)."""
+        key = self.selected_path() if mode == "renew" else None
+        wizard = ReissueWizard(self.context, self, mode=mode, key_path=key)
+        wizard.reissued.connect(lambda _result: self.refresh())
+        wizard.open()
+        return wizard
 
     # ------------------------------------------------------------------ listing
 
