@@ -11,20 +11,24 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
+import pytest
 import uvicorn
 
 from ca_server.http import HttpSettings, create_app
 from ca_server.instance import Instance, init_instance, load_instance
+from signer_app.service.ca_client import CaClient
 
 ROOT = Path(__file__).resolve().parent.parent
 CERTS = ROOT / "certs"
 PASSPHRASE = b"live-ca-passphrase"
+CITIZEN = "850101300124"
 
 
 @cache
@@ -73,3 +77,19 @@ def live_ca(tmp_path: Path) -> Iterator[LiveCa]:
         server.should_exit = True
         thread.join(timeout=10)
         instance.close()
+
+
+@pytest.fixture(name="ca")
+def ca_fixture(tmp_path: Path) -> Iterator[LiveCa]:
+    """A live CA over a fresh copy of the demo PKI (import this name to use ``ca``)."""
+    with live_ca(tmp_path) as served:
+        yield served
+
+
+def issue_code(ca: LiveCa, demo: Mapping[str, Any], iin: str = CITIZEN) -> str:
+    """What the PSC operator does: sign in with the GOV CA key, check the ID card, make a code."""
+    operator = CaClient(ca.url)
+    operator.sign_in(demo["psc_operator_auth"].open())
+    made = operator.ticket(iin, "id_card", "0" + iin[-8:], "reissue")
+    operator.close_session()
+    return str(made["code"])

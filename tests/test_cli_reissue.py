@@ -4,24 +4,17 @@ flow from the operator's sign-in to the citizen's new key files, on the command 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ca_live import LiveCa, live_ca
+from ca_live import LiveCa, ca_fixture, issue_code  # noqa: F401 - ca is a fixture
 
 from signer_app.cli import main
 from signer_app.crypto.identity import identity_of
 from signer_app.crypto.keystores import open_pkcs12
 
 CITIZEN = "850101300124"
-
-
-@pytest.fixture
-def ca(tmp_path: Path) -> Iterator[LiveCa]:
-    with live_ca(tmp_path) as served:
-        yield served
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

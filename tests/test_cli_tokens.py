@@ -4,12 +4,11 @@ Kaztoken (and, for enroll and renew, the live bundled CA)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ca_live import LiveCa, live_ca
+from ca_live import LiveCa, ca_fixture, issue_code  # noqa: F401 - ca is a fixture
 from softhsm import PIN, SoftHsm, softhsm
 
 from signer_app.cli import EXIT_ERROR, EXIT_OK, main
@@ -128,19 +127,6 @@ def test_no_token_anywhere_asks_which_storage(
 # ----------------------------------------------------------------------------- enroll, renew
 
 
-@pytest.fixture
-def ca(tmp_path: Path) -> Iterator[LiveCa]:
-    with live_ca(tmp_path) as served:
-        yield served
-
-
-def _code(ca: LiveCa, demo: dict[str, Any]) -> str:
-    operator = CaClient(ca.url)
-    operator.sign_in(demo["psc_operator_auth"].open())
-    made = operator.ticket(CITIZEN, "id_card", "0" + CITIZEN[-8:], "reissue")
-    return str(made["code"])
-
-
 def _keys(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     capsys.readouterr()
     assert main(["tokens", "keys", "--json"]) == EXIT_OK
@@ -157,7 +143,7 @@ def test_enroll_with_a_psc_code_puts_new_keys_on_the_token(
 ) -> None:
     monkeypatch.setenv("QALAM_PIN", PIN)
     argv = ["tokens", "enroll", "--storage", "AKKaztokenStore", "--token", "kaztoken",
-            "--iin", CITIZEN, "--code", _code(ca, demo), "--ca-url", ca.url,
+            "--iin", CITIZEN, "--code", issue_code(ca, demo), "--ca-url", ca.url,
             "--key-kind", "ec"]  # fmt: skip
     assert main(argv) == EXIT_OK
     out, err = capsys.readouterr()
@@ -176,7 +162,7 @@ def test_an_unreachable_ca_leaves_a_pending_enrolment_that_resume_finishes(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("QALAM_PIN", PIN)
-    code = _code(ca, demo)
+    code = issue_code(ca, demo)
     argv = ["tokens", "enroll", "--iin", CITIZEN, "--code", code, "--ca-url", "http://127.0.0.1:9"]
     assert main(argv) == EXIT_ERROR
     assert "127.0.0.1:9" in capsys.readouterr().err

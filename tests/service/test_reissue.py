@@ -6,12 +6,11 @@ talks to it through the same CaClient the CLI and the desktop app use.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ca_live import LiveCa, live_ca
+from ca_live import LiveCa, ca_fixture, issue_code  # noqa: F401 - ca is a fixture
 from cryptography import x509
 
 from signer_app.crypto.errors import FileIOError, WrongPassword
@@ -26,12 +25,6 @@ NEW_PASSWORD = "New-Passw0rd-2026"
 
 
 @pytest.fixture
-def ca(tmp_path: Path) -> Iterator[LiveCa]:
-    with live_ca(tmp_path) as served:
-        yield served
-
-
-@pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "qalam-home"
 
@@ -41,15 +34,6 @@ def out_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "new-keys"
     folder.mkdir()
     return folder
-
-
-def issue_code(ca: LiveCa, demo: dict[str, Any], iin: str = CITIZEN) -> str:
-    """What the PSC operator does: sign in with the GOV CA key, check the ID card, make a code."""
-    operator = CaClient(ca.url)
-    operator.sign_in(demo["psc_operator_auth"].open())
-    made = operator.ticket(iin, "id_card", "0" + iin[-8:], "reissue")
-    operator.close_session()
-    return str(made["code"])
 
 
 def serial_of(certificate: x509.Certificate) -> str:

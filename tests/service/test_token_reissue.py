@@ -3,12 +3,11 @@ written back to it, and no key pair left on it unexplained whatever fails."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ca_live import LiveCa, live_ca
+from ca_live import LiveCa, ca_fixture, issue_code  # noqa: F401 - ca is a fixture
 from pkcs11 import Attribute, ObjectClass
 from softhsm import PIN, SoftHsm, softhsm
 
@@ -27,12 +26,6 @@ DOWN = "http://127.0.0.1:9"
 
 
 @pytest.fixture
-def ca(tmp_path: Path) -> Iterator[LiveCa]:
-    with live_ca(tmp_path) as served:
-        yield served
-
-
-@pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "qalam-home"
 
@@ -48,15 +41,6 @@ def kaztoken(softhsm: SoftHsm, demo: dict[str, Any]) -> SoftHsm:
 
 def _open(hsm: SoftHsm, label: str = "kaztoken") -> Pkcs11Token:
     return load_module(hsm.lib).login(PIN, label, storage="AKKaztokenStore", rw=True)
-
-
-def issue_code(ca: LiveCa, demo: dict[str, Any], iin: str = CITIZEN) -> str:
-    """What the PSC operator does: sign in with the GOV CA key, check the ID card, make a code."""
-    operator = CaClient(ca.url)
-    operator.sign_in(demo["psc_operator_auth"].open())
-    made = operator.ticket(iin, "id_card", "0" + iin[-8:], "reissue")
-    operator.close_session()
-    return str(made["code"])
 
 
 def _key_ids(store: Pkcs11Token) -> set[bytes]:

@@ -4,13 +4,12 @@ create a code (text, QR, printable) that really re-issues, revoke with a named c
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ca_live import LiveCa, live_ca
+from ca_live import LiveCa, ca_fixture, issue_code  # noqa: F401 - ca is a fixture
 from PySide6.QtCore import Qt
 from PySide6.QtPrintSupport import QPrinter
 from pytestqt.qtbot import QtBot
@@ -35,12 +34,6 @@ from signer_app.ui.reissue_qr import QUIET_ZONE, qr_matrix
 CITIZEN = "850101300124"
 WAIT = 30_000
 CODE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
-
-
-@pytest.fixture
-def ca(tmp_path: Path) -> Iterator[LiveCa]:
-    with live_ca(tmp_path) as served:
-        yield served
 
 
 @pytest.fixture

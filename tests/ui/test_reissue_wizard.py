@@ -13,7 +13,7 @@ from typing import Any
 import keyring
 import keyring.errors
 import pytest
-from ca_live import LiveCa, live_ca
+from ca_live import LiveCa, ca_fixture, issue_code  # noqa: F401 - ca is a fixture
 from keyring.backend import KeyringBackend
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
@@ -65,12 +65,6 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
     keyring.set_keyring(before)
 
 
-@pytest.fixture
-def ca(tmp_path: Path) -> Iterator[LiveCa]:
-    with live_ca(tmp_path) as served:
-        yield served
-
-
 def context_for(tmp_path: Path, url: str, language: str = "en") -> AppContext:
     context = AppContext.create(tmp_path / "qalam-home")
     context.settings_store.update(lambda s: replace(s, ca_url=url, locale=language))
@@ -83,15 +77,6 @@ def out_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "new-keys"
     folder.mkdir()
     return folder
-
-
-def issue_code(ca: LiveCa, demo: dict[str, Any], iin: str = CITIZEN) -> str:
-    """What the PSC operator does: sign in with the GOV CA key, check the ID card, make a code."""
-    operator = CaClient(ca.url)
-    operator.sign_in(demo["psc_operator_auth"].open())
-    made = operator.ticket(iin, "id_card", "0" + iin[-8:], "reissue")
-    operator.close_session()
-    return str(made["code"])
 
 
 def click(qtbot: QtBot, wizard: ReissueWizard) -> None:
