@@ -109,6 +109,11 @@ class CaService:
         self._check_database(instance)
         # Opening every key now: a wrong passphrase fails at start-up, not at the first request.
         self.authorities: Mapping[str, CertificationAuthority] = dict(instance.authorities)
+        # GOST issuing CAs issue through their RSA sibling (enrollment) and have no responders
+        # of their own yet; they are known here so an enrolment's reply can name them.
+        self._gost_authorities = {
+            ca_id: instance.authority(ca_id) for ca_id in instance.config.gost_authorities
+        }
         signers = []
         for ca_id, ca in self.authorities.items():
             responder = instance.ocsp_signer(ca_id)
@@ -158,7 +163,7 @@ class CaService:
 
     def authority(self, ca_id: str) -> CertificationAuthority:
         """The issuing CA named in a URL; `unknown_ca` for any other name."""
-        found = self.authorities.get(ca_id)
+        found = self.authorities.get(ca_id) or self._gost_authorities.get(ca_id)
         if found is None:
             raise CaError("unknown_ca", ca_id[:32])
         return found
