@@ -11,11 +11,12 @@ from typing import BinaryIO
 from cryptography import x509
 
 from ..crypto.errors import FileIOError, FileNotFound
-from ..crypto.revocation import RevocationCache
+from ..crypto.revocation import RevocationCache, RevocationStatus
 from ..crypto.validation import (
     Fetching,
     ValidationPolicy,
     ValidationReport,
+    certificate_status,
     validate_cms,
     validate_xml,
 )
@@ -83,4 +84,24 @@ def validate_file(
         raise FileIOError("is a folder", path=str(original)) from None
 
 
-__all__ = ["DEFAULT_TIMEOUT", "looks_like_xml", "validate_file"]
+def check_certificate(
+    certificate: x509.Certificate,
+    chain: Sequence[x509.Certificate] = (),
+    *,
+    data_dir: Path,
+    offline: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    rewrites: Mapping[str, str] | None = None,
+) -> RevocationStatus:
+    """Is ``certificate`` revoked now? OCSP then CRL at its AIA / CDP, over the trust store."""
+    store = TrustStore(data_dir)
+    transport = None if offline else HttpTransport(timeout=timeout)
+    return certificate_status(
+        certificate,
+        anchors=store.certificates(),
+        intermediates=[*chain, *store.intermediates()],
+        fetching=Fetching(transport, RevocationCache(), dict(rewrites or {})),
+    )
+
+
+__all__ = ["DEFAULT_TIMEOUT", "check_certificate", "looks_like_xml", "validate_file"]
