@@ -151,60 +151,36 @@ def _pem(label: str, der: bytes) -> bytes:
     return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----", ""]).encode()
 
 
-def _looks_like_xml(blob: bytes) -> bool:
-    return blob.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
-
-
-def _verification_inputs(args: argparse.Namespace) -> dict[str, Any]:
-    """Anchors, intermediates, policy and fetching for `verify`, from its options."""
-    from .crypto.revocation import RevocationCache, parse_rewrites
-    from .crypto.validation import Fetching, ValidationPolicy
-    from .service.http_fetch import HttpTransport
-    from .service.trust_store import TrustStore, read_certificates
-
-    store = TrustStore(_data_dir(args))
-    anchors = store.certificates()
-    for path in args.anchors or ():
-        anchors += read_certificates(_read_input(path), path)
-    intermediates = store.intermediates()
-    for path in args.intermediates or ():
-        intermediates += read_certificates(_read_input(path), path)
-    policy = ValidationPolicy(
-        revocation="hard-fail" if args.hard_fail else "soft-fail",
-        expired_without_poe="failed" if args.expired_fails else "indeterminate",
-    )
-    rewrites = parse_rewrites(args.url_map or ())
-    transport = None if args.offline else HttpTransport(timeout=args.timeout)
-    fetching = Fetching(transport, RevocationCache(), rewrites)
-    return {
-        "anchors": anchors,
-        "intermediates": intermediates,
-        "policy": policy,
-        "fetching": fetching,
-    }
-
-
 def cmd_verify(args: argparse.Namespace) -> int:
     """Validate every signature of a CMS or XML file: mathematics, chain, revocation, timestamps.
 
     Exit 0 only when the verdict is TOTAL_PASSED; 1 for TOTAL_FAILED or INDETERMINATE; 2 when
     the file cannot be read or the options are wrong.
     """
-    from .crypto.validation import validate_cms, validate_xml
+    from .crypto.revocation import parse_rewrites
+    from .crypto.validation import ValidationPolicy
     from .render import report_json, report_lines
+    from .service.trust_store import read_certificates
+    from .service.verification import validate_file
 
-    blob = _read_input(args.signed)
-    inputs = _verification_inputs(args)
-    if _looks_like_xml(blob):
-        report = validate_xml(blob, **inputs)
-    elif args.data:
-        try:
-            with Path(args.data).open("rb") as stream:
-                report = validate_cms(blob, stream=stream, **inputs)
-        except FileNotFoundError:
-            raise FileNotFound(args.data, path=args.data) from None
-    else:
-        report = validate_cms(blob, **inputs)
+    anchors = [c for path in args.anchors or () for c in read_certificates(_read_input(path), path)]
+    intermediates = [
+        c for path in args.intermediates or () for c in read_certificates(_read_input(path), path)
+    ]
+    report = validate_file(
+        _read_input(args.signed),
+        Path(args.data) if args.data else None,
+        data_dir=_data_dir(args),
+        anchors=anchors,
+        intermediates=intermediates,
+        policy=ValidationPolicy(
+            revocation="hard-fail" if args.hard_fail else "soft-fail",
+            expired_without_poe="failed" if args.expired_fails else "indeterminate",
+        ),
+        offline=args.offline,
+        timeout=args.timeout,
+        rewrites=parse_rewrites(args.url_map or ()),
+    )
     if args.json:
         print(json.dumps(report_json(report), ensure_ascii=False, indent=2))
     else:

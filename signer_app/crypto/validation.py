@@ -232,6 +232,23 @@ def validate_xml(
     return _report("xml", False, run, reports)
 
 
+def certificate_status(
+    certificate: x509.Certificate,
+    *,
+    anchors: Sequence[x509.Certificate],
+    intermediates: Sequence[x509.Certificate] = (),
+    fetching: Fetching = OFFLINE,
+    now: datetime | None = None,
+) -> RevocationStatus:
+    """One certificate's revocation status now (OCSP, then CRL), over a chain to ``anchors``;
+    "unknown" with the reason when no chain is found or nothing could be fetched."""
+    run = _Run(anchors, list(intermediates), ValidationPolicy(), fetching, now or datetime.now(UTC))
+    outcome = run._path(_asn1(certificate), run.now, set(), None)
+    if outcome.path is None:
+        return RevocationStatus("unknown", "none", detail=outcome.sub or outcome.note)
+    return run._revocations(outcome.path)[0]
+
+
 def _report(kind: str, detached: bool, run: _Run, reports: list[SignerReport]) -> ValidationReport:
     if not reports:
         indication: Indication = TOTAL_FAILED
@@ -622,6 +639,7 @@ __all__ = [
     "TimestampReport",
     "ValidationPolicy",
     "ValidationReport",
+    "certificate_status",
     "validate_cms",
     "validate_xml",
 ]

@@ -6,14 +6,19 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 from pages_support import context_fixture, drive  # noqa: F401
 from PySide6.QtWidgets import QDialog
+from tsa_helpers import closed_port_url
+from validation_helpers import CERTIFIED_BASE, RunningCa
 
 from signer_app.crypto.keystores import open_pkcs12
+from signer_app.crypto.revocation import RevocationStatus
+from signer_app.service.verification import check_certificate
 from signer_app.ui.context import AppContext
 from signer_app.ui.pages.keys import KeysPage
 from signer_app.ui.widgets.page_dialogs import ScriptedDialogs
@@ -114,7 +119,7 @@ def test_wrong_password_keeps_the_dialog_then_the_certificate_shows(
 
     def checker(cert, chain):  # type: ignore[no-untyped-def]
         checked.append(cert)
-        return "revoked"
+        return RevocationStatus("revoked", "ocsp", revoked_at=datetime(2026, 1, 2, tzinfo=UTC))
 
     ctx = replace(context, preselected_keys=(key.path,))
     page, _ = make_page(qtbot, ctx, status_checker=checker)
@@ -128,13 +133,58 @@ def test_wrong_password_keeps_the_dialog_then_the_certificate_shows(
     assert context.settings.recent_keys[0] == str(key.path)
 
 
-def test_revocation_is_not_claimed_without_a_checker(qtbot, context: AppContext, demo) -> None:
-    key = demo["citizen_auth"]
-    page, _ = make_page(qtbot, replace(context, preselected_keys=(key.path,)))
+def checker_to(ctx: AppContext, rewrites: dict[str, str], timeout: float = 5):  # type: ignore[no-untyped-def]
+    """The page's real checker, with the CA's addresses led to ``rewrites``."""
+
+    def check(cert, chain):  # type: ignore[no-untyped-def]
+        return check_certificate(
+            cert, chain, data_dir=ctx.data_dir, rewrites=rewrites, timeout=timeout
+        )
+
+    return check
+
+
+def open_with(qtbot, context: AppContext, key, checker) -> KeysPage:  # type: ignore[no-untyped-def]
+    page, _ = make_page(
+        qtbot, replace(context, preselected_keys=(key.path,)), status_checker=checker
+    )
     page.exec_dialog = type_password(qtbot, key.password)
     page.open_selected()
-    assert page.status_label.text() == "Revocation status: not checked"
+    qtbot.waitUntil(lambda: "checking" not in page.status_label.text())
+    return page
+
+
+def test_a_good_demo_key_is_valid_by_ocsp(
+    qtbot, context: AppContext, demo, bundled_ca: RunningCa
+) -> None:
+    page = open_with(qtbot, context, demo["citizen_auth"], checker_to(context, bundled_ca.rewrites))
+    assert page.status_label.text() == ("Revocation status: valid, not revoked (checked by OCSP)")
     assert "SHA-256:" in page.details.toPlainText()
+
+
+def test_a_revoked_demo_key_says_when_and_why(
+    qtbot, context: AppContext, demo, bundled_ca: RunningCa
+) -> None:
+    page = open_with(qtbot, context, demo["revoked_sign"], checker_to(context, bundled_ca.rewrites))
+    text = page.status_label.text()
+    assert text.startswith("Revocation status: REVOKED on ")
+    assert "key_compromise" in text
+
+
+def test_an_unreachable_ca_leaves_the_status_unknown_with_why(
+    qtbot, context: AppContext, demo
+) -> None:
+    unreachable = checker_to(context, {CERTIFIED_BASE: closed_port_url()}, timeout=2)
+    page = open_with(qtbot, context, demo["citizen_auth"], unreachable)
+    assert page.status_label.text().startswith(
+        "Revocation status: unknown (the CA could not be asked: "
+    )
+
+
+def test_the_page_checks_revocation_by_default(qtbot, context: AppContext) -> None:
+    page, _ = make_page(qtbot, context)
+    assert page.status_checker is not None
+    assert page.status_checker.__qualname__.startswith("online_checker")
 
 
 @pytest.mark.parametrize("case", ["corrupt", "not_pkcs12", "empty", "unreadable"])

@@ -4,8 +4,9 @@ export the certificate, back up the key file, change its password.
 Key files come from the preselected ones, the recent ones and the configured folders, scanned
 in a pool thread (pages/key_scan.py). A key file's certificate is read only after its password
 is typed in a small dialog; the page keeps the certificate and chain, never the private key or
-the password. Revocation is asked of ``status_checker`` (OCSP comes in a later slice; the
-default answers "not checked").
+the password. Revocation is asked of ``status_checker`` in a pool thread: by default OCSP, then
+CRL, at the certificate's AIA / CDP with a short timeout (service/verification.check_certificate);
+tests inject their own.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -36,6 +36,8 @@ from ...crypto.atomicfile import atomic_write
 from ...crypto.errors import CorruptKeyStore, WrongPassword
 from ...crypto.identity import identity_of
 from ...crypto.keystores import MAX_KEYSTORE_SIZE, load_pkcs12
+from ...crypto.revocation import RevocationStatus
+from ...service.verification import check_certificate
 from ..context import AppContext
 from ..i18n import Text, register
 from ..reissue_wizard import Mode, ReissueWizard
@@ -115,13 +117,21 @@ register(
             "Статус отзыва: {status}",
             "Кері қайтарылу күйі: {status}",
         ),
-        "page.keys.status.not_checked": Text("not checked", "не проверялся", "тексерілмеген"),
-        "page.keys.status.good": Text("not revoked", "не отозван", "кері қайтарылмаған"),
-        "page.keys.status.revoked": Text("REVOKED", "ОТОЗВАН", "КЕРІ ҚАЙТАРЫЛҒАН"),
+        "page.keys.status.checking": Text("checking…", "проверяется…", "тексерілуде…"),
+        "page.keys.status.good": Text(
+            "valid, not revoked (checked by {source})",
+            "действителен, не отозван (проверено по {source})",
+            "жарамды, кері қайтарылмаған ({source} арқылы тексерілді)",
+        ),
+        "page.keys.status.revoked": Text(
+            "REVOKED on {time} (reason: {reason})",
+            "ОТОЗВАН {time} (причина: {reason})",
+            "{time} КЕРІ ҚАЙТАРЫЛҒАН (себебі: {reason})",
+        ),
         "page.keys.status.unknown": Text(
-            "unknown (the CA could not be asked)",
-            "неизвестен (УЦ недоступен)",
-            "белгісіз (КО-мен байланыс жоқ)",
+            "unknown (the CA could not be asked: {why})",
+            "неизвестен (УЦ недоступен: {why})",
+            "белгісіз (КО-мен байланыс жоқ: {why})",
         ),
         "page.keys.import.title": Text(
             "Choose a key file to import",
@@ -177,15 +187,18 @@ register(
     }
 )
 
-RevocationStatus = Literal["not_checked", "good", "revoked", "unknown"]
 StatusChecker = Callable[[x509.Certificate, tuple[x509.Certificate, ...]], RevocationStatus]
 
 
-def not_checked(
-    certificate: x509.Certificate, chain: tuple[x509.Certificate, ...]
-) -> RevocationStatus:
-    """The revocation hook until OCSP lands: nothing is asked, so nothing is claimed."""
-    return "not_checked"
+def online_checker(data_dir: Path) -> StatusChecker:
+    """The default hook: OCSP, then CRL, against the trust store of ``data_dir``."""
+
+    def check(
+        certificate: x509.Certificate, chain: tuple[x509.Certificate, ...]
+    ) -> RevocationStatus:
+        return check_certificate(certificate, chain, data_dir=data_dir)
+
+    return check
 
 
 @dataclass(frozen=True)
@@ -230,17 +243,17 @@ class KeysPage(QWidget):
         self,
         context: AppContext,
         dialogs: PageDialogs | None = None,
-        status_checker: StatusChecker = not_checked,
+        status_checker: StatusChecker | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.context = context
         self.translator = context.translator
         self.dialogs = dialogs or PageDialogs()
-        self.status_checker = status_checker
+        self.status_checker = status_checker or online_checker(context.data_dir)
         self.scan_result: ScanResult | None = None
         self.opened: dict[Path, OpenedKey] = {}
-        self.status: dict[Path, RevocationStatus] = {}
+        self.status: dict[Path, RevocationStatus] = {}  # absent: being checked
         self.scans = 0  # finished scans (tests wait on it)
         # How a modal dialog is run; tests drive the dialog instead of blocking in exec().
         self.exec_dialog: Callable[[QDialog], int] = lambda dialog: dialog.exec()
@@ -459,11 +472,22 @@ class KeysPage(QWidget):
             self.details.clear()
             return
         self.card.set_identity(identity_of(opened.certificate))
-        status = self.status.get(path, "not_checked")
-        self.status_label.setText(t("page.keys.status", status=t(f"page.keys.status.{status}")))
+        self.status_label.setText(t("page.keys.status", status=self._status_text(path)))
         for cert in opened.chain:
             self.chain.addItem(identity_of(cert).common_name or cert.subject.rfc4514_string())
         self.details.setPlainText(certificate_details(opened.certificate))
+
+    def _status_text(self, path: Path) -> str:
+        t = self.translator.text
+        status = self.status.get(path)
+        if status is None:
+            return t("page.keys.status.checking")
+        if status.status == "good":
+            return t("page.keys.status.good", source=status.source.upper())
+        if status.status == "revoked":
+            when = self.translator.datetime(status.revoked_at) if status.revoked_at else "—"
+            return t("page.keys.status.revoked", time=when, reason=status.reason or "—")
+        return t("page.keys.status.unknown", why=status.detail or "—")
 
     # ------------------------------------------------------------------ actions
 
@@ -492,13 +516,11 @@ class KeysPage(QWidget):
             self.status[path] = status
             self._show_selected()
 
-        def failed(_error: Exception) -> None:
-            checked("unknown")
+        def failed(error: Exception) -> None:
+            checked(RevocationStatus("unknown", "none", detail=str(error)))
 
         checker = self.status_checker
-        run_blocking(
-            lambda: checker(opened.certificate, opened.chain), checked, failed, owner=self
-        )
+        run_blocking(lambda: checker(opened.certificate, opened.chain), checked, failed, owner=self)
 
     def _target_free(self, target: Path) -> bool:
         """True when ``target`` may be written: absent, or the person agreed to replace it."""
@@ -600,5 +622,5 @@ __all__ = [
     "RevocationStatus",
     "StatusChecker",
     "check_key_file",
-    "not_checked",
+    "online_checker",
 ]

@@ -30,7 +30,7 @@ from ..widgets.page_drop import DropList
 from ..widgets.page_errors import ErrorBox
 from ..widgets.page_identity import purpose_text
 from ..widgets.page_tasks import run_blocking
-from .verify_model import NeedsOriginal, SignerLine, VerifyReport, verify_file
+from .verify_model import NeedsOriginal, SignerLine, VerifyReport, VerifySettings, verify_file
 
 register(
     {
@@ -65,25 +65,62 @@ register(
             "The signature is valid", "Подпись действительна", "Қолтаңба жарамды"
         ),
         "page.verify.verdict.invalid": Text(
-            "The signature is NOT valid: the document was changed or the signature is damaged",
-            "Подпись НЕДЕЙСТВИТЕЛЬНА: документ изменён или подпись повреждена",
-            "Қолтаңба ЖАРАМСЫЗ: құжат өзгертілген немесе қолтаңба зақымдалған",
+            "The signature is NOT valid",
+            "Подпись НЕДЕЙСТВИТЕЛЬНА",
+            "Қолтаңба ЖАРАМСЫЗ",
         ),
         "page.verify.verdict.indeterminate": Text(
-            "The signature holds, but the signer's certificate was not valid at signing time "
-            "or is missing",
-            "Подпись верна, но сертификат подписавшего на момент подписи недействителен или "
-            "отсутствует",
-            "Қолтаңба дұрыс, бірақ қол қоюшының сертификаты қол қою сәтінде жарамсыз болған "
-            "немесе жоқ",
+            "The signature cannot be confirmed",
+            "Подпись не удаётся подтвердить",
+            "Қолтаңбаны растау мүмкін емес",
         ),
         "page.verify.scope": Text(
-            "Checked: the signature itself and the certificate's dates. The certificate chain "
-            "and revocation are not checked yet.",
-            "Проверено: сама подпись и сроки сертификата. Цепочка сертификатов и отзыв пока "
-            "не проверяются.",
-            "Тексерілді: қолтаңбаның өзі және сертификат мерзімі. Сертификаттар тізбегі мен "
-            "кері қайтарылуы әзірге тексерілмейді.",
+            "Checked: the signature itself, the certificate chain to a trusted root, revocation "
+            "(OCSP or CRL) and timestamps.",
+            "Проверено: сама подпись, цепочка сертификатов до доверенного корня, отзыв "
+            "(OCSP или CRL) и метки времени.",
+            "Тексерілді: қолтаңбаның өзі, сенімді түбірге дейінгі сертификаттар тізбегі, кері "
+            "қайтарылуы (OCSP немесе CRL) және уақыт белгілері.",
+        ),
+        "page.verify.reason": Text("Reason: {reason}", "Причина: {reason}", "Себебі: {reason}"),
+        "page.verify.sub.hash_failure": Text(
+            "the document was changed after signing",
+            "документ изменён после подписания",
+            "құжат қол қойылғаннан кейін өзгертілген",
+        ),
+        "page.verify.sub.sig_crypto_failure": Text(
+            "the signature is damaged", "подпись повреждена", "қолтаңба зақымдалған"
+        ),
+        "page.verify.sub.format_failure": Text(
+            "the signature file is malformed",
+            "файл подписи повреждён",
+            "қолтаңба файлы бұзылған",
+        ),
+        "page.verify.sub.revoked": Text(
+            "the signer's certificate was revoked",
+            "сертификат подписавшего отозван",
+            "қол қоюшының сертификаты кері қайтарылған",
+        ),
+        "page.verify.sub.try_later": Text(
+            "the certificate's revocation status could not be obtained (is the network or "
+            "the CA reachable?)",
+            "не удалось узнать, отозван ли сертификат (доступны ли сеть и УЦ?)",
+            "сертификаттың кері қайтарылу күйін алу мүмкін болмады (желі немесе КО қолжетімді ме?)",
+        ),
+        "page.verify.sub.no_certificate_chain_found": Text(
+            "the certificate does not lead to a trusted root",
+            "сертификат не ведёт к доверенному корню",
+            "сертификат сенімді түбірге жеткізбейді",
+        ),
+        "page.verify.sub.no_signing_certificate_found": Text(
+            "the signer's certificate is not included",
+            "сертификат подписавшего не включён",
+            "қол қоюшының сертификаты енгізілмеген",
+        ),
+        "page.verify.sub.out_of_bounds_no_poe": Text(
+            "the certificate was not valid at the time and no timestamp proves otherwise",
+            "сертификат не действовал в это время, и метка времени не доказывает обратное",
+            "сертификат сол уақытта жарамсыз болған, уақыт белгісі керісінше дәлелдемейді",
         ),
         "page.verify.signer": Text("Signer {number}", "Подписант {number}", "{number}-қол қоюшы"),
         "page.verify.name": Text("Name", "Имя", "Аты-жөні"),
@@ -105,7 +142,19 @@ register(
         ),
         "page.verify.time.none": Text("not stated", "не указано", "көрсетілмеген"),
         "page.verify.cert.valid": Text(
-            "valid at signing time", "действителен на момент подписи", "қол қою сәтінде жарамды"
+            "valid (not revoked, checked by {source})",
+            "действителен (не отозван, проверено по {source})",
+            "жарамды (кері қайтарылмаған, {source} арқылы тексерілді)",
+        ),
+        "page.verify.cert.revoked": Text(
+            "revoked on {time} (reason: {reason})",
+            "отозван {time} (причина: {reason})",
+            "{time} кері қайтарылған (себебі: {reason})",
+        ),
+        "page.verify.cert.unknown": Text(
+            "status unknown: {why}",
+            "статус неизвестен: {why}",
+            "күйі белгісіз: {why}",
         ),
         "page.verify.cert.expired": Text(
             "had expired at signing time",
@@ -151,9 +200,11 @@ class VerifyPage(QWidget):
         context: AppContext,
         dialogs: PageDialogs | None = None,
         parent: QWidget | None = None,
+        settings: VerifySettings | None = None,
     ) -> None:
         super().__init__(parent)
         self.context = context
+        self.settings = settings or VerifySettings(context.data_dir)
         self.translator = context.translator
         self.dialogs = dialogs or PageDialogs()
         self.report: VerifyReport | None = None
@@ -277,11 +328,15 @@ class VerifyPage(QWidget):
         original_text = self.original.text().strip()
         original = Path(original_text) if original_text else None
         self.report = None
+        settings = self.settings
         self._show_report()
         self.verify_button.setEnabled(False)
         self.verdict.setText(t("page.verify.working"))
         run_blocking(
-            lambda: verify_file(signed, original), self._checked, self._failed, owner=self
+            lambda: verify_file(signed, original, settings=settings),
+            self._checked,
+            self._failed,
+            owner=self,
         )
 
     def _checked(self, report: VerifyReport) -> None:
@@ -324,9 +379,33 @@ class VerifyPage(QWidget):
         size = self.style().pixelMetric(QStyle.PixelMetric.PM_LargeIconSize)
         icon = self.style().standardIcon(_ICONS[report.verdict])
         self.verdict_icon.setPixmap(icon.pixmap(size, size))
-        self.scope.setText(t("page.verify.scope"))
+        scope = t("page.verify.scope")
+        if report.sub_indication:
+            scope += "\n" + t("page.verify.reason", reason=self._reason(report.sub_indication))
+        self.scope.setText(scope)
         for number, signer in enumerate(report.signers, 1):
             self.signers_box.addWidget(self._signer_box(number, signer))
+
+    def _reason(self, sub_indication: str) -> str:
+        try:
+            return self.translator.text(f"page.verify.sub.{sub_indication.lower()}")
+        except KeyError:  # a rarer sub-indication: its code, as in ETSI EN 319 102-1
+            return sub_indication
+
+    def _certificate_text(self, s: SignerLine) -> str:
+        t = self.translator.text
+        none = t("page.verify.none")
+        if s.certificate_status == "valid":
+            return t("page.verify.cert.valid", source=s.revocation_source.upper())
+        if s.certificate_status == "revoked":
+            when = self.translator.datetime(s.revoked_at) if s.revoked_at else none
+            return t("page.verify.cert.revoked", time=when, reason=s.revocation_reason or none)
+        if s.certificate_status == "unknown":
+            # the plain reason when the sub-indication has one; the technical detail is copied
+            code = s.sub_indication or s.status_detail
+            why = self._reason(code) if code else none
+            return t("page.verify.cert.unknown", why=why)
+        return t(f"page.verify.cert.{s.certificate_status}")
 
     def verdict_colour(self, verdict: str) -> str:
         """The verdict's colour, light or dark to contrast with the window's background."""
@@ -360,7 +439,7 @@ class VerifyPage(QWidget):
                 purpose_text(self.translator, s.purpose) if s.purpose else none,
             ),
             ("page.verify.time", when),
-            ("page.verify.certificate", t(f"page.verify.cert.{s.certificate_status}")),
+            ("page.verify.certificate", self._certificate_text(s)),
         )
         for key, value in rows:
             label = QLabel(value)

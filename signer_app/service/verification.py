@@ -1,0 +1,107 @@
+"""Full validation of a signed file, set up once for every front end (`qalam verify`, the
+*Verify* page): trust anchors from the trust store, revocation over HTTP with a timeout, a policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from cryptography import x509
+
+from ..crypto.errors import FileIOError, FileNotFound
+from ..crypto.revocation import RevocationCache, RevocationStatus
+from ..crypto.validation import (
+    Fetching,
+    ValidationPolicy,
+    ValidationReport,
+    certificate_status,
+    validate_cms,
+    validate_xml,
+)
+from .http_fetch import HttpTransport
+from .trust_store import TrustStore
+
+# Short enough that an unreachable CA ends in INDETERMINATE while the user still waits.
+DEFAULT_TIMEOUT = 5.0
+
+
+def looks_like_xml(blob: bytes) -> bool:
+    """An XML document rather than a CMS (DER or PEM/base64)."""
+    return blob.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+
+
+def validate_file(
+    signed: bytes,
+    original: Path | bytes | None = None,
+    *,
+    data_dir: Path,
+    anchors: Sequence[x509.Certificate] = (),
+    intermediates: Sequence[x509.Certificate] = (),
+    policy: ValidationPolicy | None = None,
+    offline: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    rewrites: Mapping[str, str] | None = None,
+    cache: RevocationCache | None = None,
+) -> ValidationReport:
+    """Validate a CMS or XML signature (``original``: a detached CMS's data;
+    a path is streamed) against
+    the trust store of ``data_dir`` plus ``anchors``, fetching revocation unless ``offline``."""
+    store = TrustStore(data_dir)
+    transport = None if offline else HttpTransport(timeout=timeout)
+    every_anchor = [*store.certificates(), *anchors]
+    every_intermediate = [*store.intermediates(), *intermediates]
+    fetching = Fetching(transport, cache or RevocationCache(), dict(rewrites or {}))
+
+    def cms_with(data: bytes | None = None, stream: BinaryIO | None = None) -> ValidationReport:
+        return validate_cms(
+            signed,
+            data,
+            stream=stream,
+            anchors=every_anchor,
+            intermediates=every_intermediate,
+            policy=policy or ValidationPolicy(),
+            fetching=fetching,
+        )
+
+    if looks_like_xml(signed):
+        return validate_xml(
+            signed,
+            anchors=every_anchor,
+            intermediates=every_intermediate,
+            policy=policy or ValidationPolicy(),
+            fetching=fetching,
+        )
+    if original is None or isinstance(original, bytes):
+        return cms_with(original)
+    try:
+        with original.open("rb") as stream:
+            return cms_with(stream=stream)
+    except FileNotFoundError:
+        raise FileNotFound(str(original), path=str(original)) from None
+    except IsADirectoryError:
+        raise FileIOError("is a folder", path=str(original)) from None
+
+
+def check_certificate(
+    certificate: x509.Certificate,
+    chain: Sequence[x509.Certificate] = (),
+    *,
+    data_dir: Path,
+    offline: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    rewrites: Mapping[str, str] | None = None,
+) -> RevocationStatus:
+    """Is ``certificate`` revoked now? OCSP then CRL at its AIA / CDP, over the trust store."""
+    store = TrustStore(data_dir)
+    transport = None if offline else HttpTransport(timeout=timeout)
+    return certificate_status(
+        certificate,
+        anchors=store.certificates(),
+        intermediates=[*chain, *store.intermediates()],
+        fetching=Fetching(transport, RevocationCache(), dict(rewrites or {})),
+    )
+
+
+__all__ = ["DEFAULT_TIMEOUT", "check_certificate", "looks_like_xml", "validate_file"]
