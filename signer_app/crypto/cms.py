@@ -1108,7 +1108,13 @@ def _check_timestamps(
 
 @lru_cache(maxsize=64)
 def _verifier(signature_oid: bytes, digest_oid: bytes) -> _Verifier:
-    scheme = scheme_from_cms(der.oid_dotted(signature_oid), _DIGEST_BY_OID[digest_oid])
+    try:
+        dotted = der.oid_dotted(signature_oid)
+    except der.DerError:
+        # A malformed algorithm identifier names no algorithm we know: the signer's problem,
+        # reported like any unknown algorithm, never an exception out of verify().
+        raise UnsupportedAlgorithm("malformed signature algorithm OID", name="?") from None
+    scheme = scheme_from_cms(dotted, _DIGEST_BY_OID[digest_oid])
     return _Verifier(scheme, hash_for(scheme.digest), utils.Prehashed(hash_for(scheme.digest)))
 
 

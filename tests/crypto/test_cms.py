@@ -897,3 +897,14 @@ def test_any_changed_byte_is_reported_not_crashed_on(
 
 
 _SIGNED_FOR_FUZZING: dict[str, bytes] = {}
+
+
+def test_a_malformed_signature_algorithm_oid_is_a_problem_not_a_crash(citizen_sign) -> None:
+    """Found by the changed-byte property: an OID whose last octet keeps the high bit."""
+    signed = bytearray(cms.sign(b"document", citizen_sign))
+    oid = bytes.fromhex("2a864886f70d01010b")  # sha256WithRSAEncryption
+    at = signed.rindex(oid)
+    signed[at + len(oid) - 1] |= 0x80
+    result = cms.verify(bytes(signed))
+    assert not result.valid
+    assert "unsupported_algorithm" in result.signers[0].problems
