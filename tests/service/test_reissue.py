@@ -251,3 +251,14 @@ def test_a_citizen_key_cannot_sign_in_as_an_operator(ca: LiveCa, demo: dict[str,
     with pytest.raises(CaRefused) as refused:
         CaClient(ca.url).sign_in(demo["citizen_auth"].open())
     assert refused.value.ca_code in ("operator_wrong_ca", "operator_not_registered")
+
+
+def test_the_renewal_request_bytes_are_the_ones_the_ca_checks() -> None:
+    """The client writes the renewal format itself (it does not import the CA): the two must
+    never drift apart."""
+    from ca_server.enrollment import renewal_request as ca_side
+
+    keys = reissue.generate("ec")
+    assert reissue.renewal_request(CITIZEN, keys.csr_auth, keys.csr_sign) == ca_side(
+        CITIZEN, keys.csr_auth, keys.csr_sign
+    )
