@@ -4,6 +4,7 @@ streamed, with progress, cancellable, and never leaving a partial output file.""
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import threading
 from collections.abc import Coroutine
@@ -200,8 +201,22 @@ def test_existing_output_is_kept_unless_replacing_was_agreed(demo, report: Path)
     assert cms.verify(out.read_bytes(), report.read_bytes()).valid
 
 
+def _refuse_to_open(monkeypatch: pytest.MonkeyPatch, refused: Path) -> None:
+    """Make opening `refused` fail as a file without read permission does for a normal user."""
+    real_open = Path.open
+
+    def open_(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == refused:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", open_)
+
+
 @pytest.mark.parametrize("case", ["missing", "empty", "folder", "unreadable"])
-def test_bad_input_is_refused_before_any_dialog(demo, tmp_path: Path, case: str) -> None:
+def test_bad_input_is_refused_before_any_dialog(
+    demo, tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "input.bin"
     expected: type[Exception] = InvalidInput
     if case == "missing":
@@ -211,10 +226,10 @@ def test_bad_input_is_refused_before_any_dialog(demo, tmp_path: Path, case: str)
     elif case == "folder":
         path.mkdir()
     else:
-        if os.geteuid() == 0:
-            pytest.skip("root reads any file: permissions cannot be tested as root")
         path.write_bytes(b"secret")
         path.chmod(0)
+        if os.geteuid() == 0:  # root reads any file (CI runs as root): the OS refusal is faked
+            _refuse_to_open(monkeypatch, path)
         expected = FileIOError
     prompter = ScriptedPrompter(approve(demo["citizen_sign"]))
     with pytest.raises(expected):
