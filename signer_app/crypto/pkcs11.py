@@ -20,8 +20,11 @@ from __future__ import annotations
 import contextlib
 import enum
 import functools
+import hashlib
+import hmac
 import logging
 import re
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -63,6 +66,43 @@ _LOCK = threading.RLock()
 # Logged-in sessions per module path: a module is only re-initialised (``reload_module``) when
 # none is open, since C_Finalize would end them under a signature in progress.
 _SESSIONS: Counter[str] = Counter()
+
+
+@dataclass
+class _SharedLogin:
+    """One C_Login to one token, shared by every Pkcs11Token of this process on it.
+
+    PKCS#11 keeps the login state per application, not per session: a second C_Login gives
+    CKR_USER_ALREADY_LOGGED_IN, and one session's C_Logout logs every session out. So the
+    first login's session (the anchor) stays open until the last Pkcs11Token on that token
+    closes. A later login must still prove the PIN: it is compared with a salted PBKDF2 digest
+    of the PIN the token accepted, held in memory only while the login lasts (a wrong PIN
+    there does not reach the token's retry counter; the token's own state is still reported).
+    """
+
+    anchor: Any
+    salt: bytes
+    digest: bytes
+    users: int = 1
+
+    @classmethod
+    def of(cls, anchor: Any, pin: str) -> _SharedLogin:
+        salt = secrets.token_bytes(16)
+        return cls(anchor, salt, _pin_digest(pin, salt))
+
+    def accepts(self, pin: str) -> bool:
+        return hmac.compare_digest(self.digest, _pin_digest(pin, self.salt))
+
+
+def _pin_digest(pin: str, salt: bytes) -> bytes:
+    return hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, _PIN_DIGEST_ROUNDS)
+
+
+# Enough that a memory dump does not give the PIN away at once; a PIN has few bits anyway,
+# which is why the digest lives only as long as the login.
+_PIN_DIGEST_ROUNDS = 20_000
+# (module path, token serial) → the login every open Pkcs11Token on that token shares.
+_LOGINS: dict[tuple[str, str], _SharedLogin] = {}
 
 # The storage name of a token reached through a module the person named themselves.
 GENERIC_STORAGE = "PKCS11"
@@ -218,6 +258,7 @@ class Pkcs11Token:
         self.info = info
         self.storage = storage
         self._session = session
+        self._login_key = (info.module, info.serial)
         self._lock = _LOCK
         self._closed = False
         self._entries: tuple[KeyEntry, ...] | None = None
@@ -322,10 +363,20 @@ class Pkcs11Token:
                 return
             self._closed = True
             _SESSIONS[self.info.module] -= 1
-            try:
-                self._session.close()
-            except p11x.PKCS11Error as exc:
-                log.info("closing a session of %s: %s", self.info.label, type(exc).__name__)
+            login = _LOGINS.get(self._login_key)
+            if login is None or self._session is not login.anchor:
+                self._close_session(self._session)
+            if login is not None:
+                login.users -= 1
+                if login.users == 0:  # the anchor carries the login: it goes with the last user
+                    del _LOGINS[self._login_key]
+                    self._close_session(login.anchor)
+
+    def _close_session(self, session: Any) -> None:
+        try:
+            session.close()
+        except p11x.PKCS11Error as exc:
+            log.info("closing a session of %s: %s", self.info.label, type(exc).__name__)
 
     def __enter__(self) -> Pkcs11Token:
         return self
@@ -457,9 +508,25 @@ class Pkcs11Module:
         ``rw`` for a session that may create and destroy objects (key generation)."""
         with _LOCK:
             token, info = self._find(token_id)
-            session = self._session(token, info, pin, rw=rw)
+            shared = _LOGINS.get((self.path, info.serial))
+            if shared is None:
+                session = self._session(token, info, pin, rw=rw)
+                _LOGINS[(self.path, info.serial)] = _SharedLogin.of(session, pin)
+            else:
+                session = self._join(token, info, shared, pin, rw=rw)
             _SESSIONS[self.path] += 1
         return Pkcs11Token(info, session, storage)
+
+    def _join(self, token: Any, info: TokenInfo, shared: _SharedLogin, pin: str, rw: bool) -> Any:
+        """A session in the login another Pkcs11Token of this process holds on the token."""
+        if not shared.accepts(pin):
+            raise _wrong_pin(self._fresh_state(token), info.label)
+        try:
+            session = token.open(rw=rw)  # no C_Login: the application is logged in already
+        except p11x.PKCS11Error as exc:
+            raise translate(exc, "log in") from None
+        shared.users += 1
+        return session
 
     def change_pin(self, old_pin: str, new_pin: str, token_id: str | None = None) -> None:
         """Change the user PIN (C_SetPIN in a logged-in read-write session)."""
@@ -470,9 +537,19 @@ class Pkcs11Module:
 
     def _change_pin(self, old_pin: str, new_pin: str, token_id: str | None) -> None:
         token, info = self._find(token_id)
-        session = self._session(token, info, old_pin, rw=True)
+        shared = _LOGINS.get((self.path, info.serial))
+        if shared is None:
+            session = self._session(token, info, old_pin, rw=True)
+        else:  # logged in already: C_SetPIN still checks the old PIN itself
+            try:
+                session = token.open(rw=True)
+            except p11x.PKCS11Error as exc:
+                raise translate(exc, "change PIN") from None
         try:
             session.set_pin(old_pin, new_pin)
+            if shared is not None:
+                shared.salt = secrets.token_bytes(16)
+                shared.digest = _pin_digest(new_pin, shared.salt)
         except p11x.PinLenRange:
             # python-pkcs11 does not give CK_TOKEN_INFO's ulMinPinLen/ulMaxPinLen: the token's
             # own answer is the only limit we learn, and the person hears it plainly.

@@ -7,10 +7,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pkcs11 as p11
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from pkcs11 import TokenFlag
+from pkcs11 import Attribute, ObjectClass, TokenFlag
 from softhsm import PIN, SoftHsm, second_softhsm, softhsm
 
 from signer_app.crypto import cms
@@ -239,6 +240,59 @@ def test_the_pin_can_be_changed(token: SoftHsm) -> None:
         module.change_pin("wrong-old", "55667788")
     with pytest.raises(InvalidInput):
         module.change_pin("11223344", "")
+
+
+# ----------------------------------------------------------------------------- one token, two users
+
+
+def _logged_in(hsm: SoftHsm) -> bool:
+    """Whether this process is still logged in to the token (private keys are visible)."""
+    token = load_module(hsm.lib).token_info()
+    slot_token = next(
+        t
+        for s in p11.lib(str(hsm.lib)).get_slots(token_present=True)
+        if (t := s.get_token()).serial.decode().strip() == token.serial
+    )
+    with slot_token.open() as session:
+        return any(True for _ in session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY}))
+
+
+def test_two_requests_on_one_token_share_its_login_and_each_signs(token: SoftHsm) -> None:
+    first, second = _login(token), _login(token)  # PKCS#11 has one login per application
+    for store in (first, second):
+        assert _by_algorithm(store, KeyAlgorithm.RSA).key.sign(b"x", DigestAlgorithm.SHA256)
+    first.close()  # the first one's logout must not log the second one out
+    assert _by_algorithm(second, KeyAlgorithm.EC).key.sign(b"y", DigestAlgorithm.SHA256)
+    assert _logged_in(token)
+    second.close()
+    assert not _logged_in(token)
+    with _login(token) as again:  # and a later request logs in afresh
+        assert again.entries()
+
+
+def test_joining_a_login_still_needs_the_right_pin(token: SoftHsm) -> None:
+    with _login(token) as first:
+        with pytest.raises(PinIncorrect):
+            _login(token, "00000000")
+        with pytest.raises(PinIncorrect):
+            _login(token, "")
+        assert _by_algorithm(first, KeyAlgorithm.RSA).key.sign(b"x", DigestAlgorithm.SHA256)
+    assert not _logged_in(token)
+
+
+def test_the_pin_changed_during_a_login_is_the_one_a_joiner_needs(token: SoftHsm) -> None:
+    module = load_module(token.lib)
+    with _login(token) as first:
+        with pytest.raises(PinIncorrect):
+            module.change_pin("wrong-old", "11223344")  # the token itself checks the old PIN
+        module.change_pin(PIN, "11223344")
+        with pytest.raises(PinIncorrect):
+            _login(token, PIN)
+        with _login(token, "11223344") as second:
+            assert second.entries()
+        assert first.entries()
+    with _login(token, "11223344") as store:
+        assert store.entries()
 
 
 # ----------------------------------------------------------------------------- tokens
