@@ -514,8 +514,9 @@ def _token_step(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _token_report(store: Any, done: Any) -> None:
+def _token_report(store: Any, done: Any, remove_old: bool = False) -> None:
     from .crypto.identity import identity_of
+    from .service import token_reissue
 
     who = identity_of(done.auth)
     where = f"{store.label} ({done.storage}, serial {done.serial})"
@@ -525,6 +526,15 @@ def _token_report(store: Any, done: Any) -> None:
         ("SIGN", done.sign_id, done.sign),
     ):
         print(f"  {name}  key id {key_id.hex()}  valid until {cert.not_valid_after_utc:%Y-%m-%d}")
+    if remove_old:
+        for entry in token_reissue.remove_replaced(store, done):
+            serial = entry.certificate.serial_number
+            print(f"Removed the replaced key {entry.alias} (certificate serial {serial:x}).")
+    elif replaced := token_reissue.replaced_pairs(store, done):
+        print(
+            f"{len(replaced)} replaced key pair(s) are still on the token; the CA revoked their"
+            " certificates. Run with --remove-old next time to take them off."
+        )
 
 
 def _open_for_writing(args: argparse.Namespace, storage: str | None, token: str | None) -> Any:
@@ -555,7 +565,7 @@ def cmd_tokens_enroll(args: argparse.Namespace) -> int:
             done = token_reissue.resume(
                 _token_ca(args), path, store, code=args.code, step=_token_step
             )
-            _token_report(store, done)
+            _token_report(store, done, args.remove_old)
         return EXIT_OK
     if not args.iin or not args.code:
         raise InvalidInput("arguments", reason="give --iin and --code (or --resume)")
@@ -564,7 +574,7 @@ def cmd_tokens_enroll(args: argparse.Namespace) -> int:
         done = token_reissue.with_code(
             client, data_dir, store, args.iin, args.code, kind=args.key_kind, step=_token_step
         )
-        _token_report(store, done)
+        _token_report(store, done, args.remove_old)
     return EXIT_OK
 
 
@@ -582,7 +592,7 @@ def cmd_tokens_renew(args: argparse.Namespace) -> int:
         done = token_reissue.renew(
             client, _data_dir(args), store, current, iin, kind=args.key_kind, step=_token_step
         )
-        _token_report(store, done)
+        _token_report(store, done, args.remove_old)
     return EXIT_OK
 
 
@@ -611,6 +621,10 @@ def _add_tokens_parser(sub: Any, data_help: str) -> None:
         if name in ("enroll", "renew"):
             one.add_argument("--ca-url", help="the certification centre (else the settings')")
             one.add_argument("--key-kind", choices=("rsa", "ec"), default="rsa")
+            one.add_argument(
+                "--remove-old", action="store_true",
+                help="take the replaced key pairs (their certificates revoked) off the token",
+            )  # fmt: skip
         if name == "enroll":
             one.add_argument("--iin", help="your IIN")
             one.add_argument("--code", help="the one-time code from the PSC operator")

@@ -210,10 +210,35 @@ def test_renew_signs_with_the_auth_key_on_the_token(
     kaztoken.activate()
     pin_file = _secret(tmp_path, "pin", PIN)
     assert main(["tokens", "renew", "--pin-file", pin_file, "--ca-url", ca.url]) == EXIT_OK
-    assert f"(IIN {CITIZEN}):" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"(IIN {CITIZEN}):" in out
+    assert "2 replaced key pair(s) are still on the token" in out  # the old AUTH and SIGN
     old = demo["citizen_auth"].open().certificate
     status = CaClient(ca.url).certificate_status(f"{old.serial_number:040x}")
     assert status["status"] == "revoked"
+
+
+OLD_PAIR = ("citizen_auth", "citizen_sign")
+
+
+def test_renew_with_remove_old_leaves_only_the_new_pair_on_the_token(
+    kaztoken: SoftHsm,
+    ca: LiveCa,
+    demo: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    kaztoken.import_entry("kaztoken", demo["citizen_auth"].open(), b"\x02")
+    kaztoken.activate()
+    pin_file = _secret(tmp_path, "pin", PIN)
+    argv = ["tokens", "renew", "--pin-file", pin_file, "--ca-url", ca.url, "--remove-old"]
+    assert main(argv) == EXIT_OK
+    assert capsys.readouterr().out.count("Removed the replaced key") == 2
+    assert main(["tokens", "keys", "--pin-file", pin_file, "--json"]) == EXIT_OK
+    keys = json.loads(capsys.readouterr().out)
+    old = {f"{demo[name].open().certificate.serial_number:x}" for name in OLD_PAIR}
+    assert sorted(k["identity"]["purpose"] for k in keys) == ["auth", "sign"]
+    assert not old & {k["identity"]["serial"].lstrip("0") for k in keys}
 
 
 def test_renew_without_an_auth_key_on_the_token_says_to_use_a_code(

@@ -227,6 +227,12 @@ class TokenKey:
     key_size: int
     owner: Pkcs11Token = field(repr=False)
 
+    @property
+    def key_id(self) -> bytes:
+        """The pair's CKA_ID on the token (what ties the key to its certificate)."""
+        key_id: bytes = self.owner.run("read a key id", lambda: bytes(self.handle[Attribute.ID]))
+        return key_id
+
     def sign(self, data: bytes, digest: DigestAlgorithm) -> bytes:
         """Hash ``data`` here, sign the digest on the token."""
         return self.sign_digest(digest.digest(data), digest)

@@ -170,12 +170,16 @@ def find_key_pair(token: Pkcs11Token, key_id: bytes) -> TokenKeyPair | None:
     return token.use_session("find a key pair", find)
 
 
-def destroy_key_pair(token: Pkcs11Token, key_id: bytes) -> int:
-    """Remove both halves of the pair under ``key_id`` (certificates stay); how many went."""
+def destroy_key_pair(token: Pkcs11Token, key_id: bytes, *, certificates: bool = False) -> int:
+    """Remove both halves of the pair under ``key_id`` (and its certificates when asked:
+    by default they stay, as the CA chain shares no ID with a pair); how many objects went."""
+    classes = [ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY]
+    if certificates:
+        classes.append(ObjectClass.CERTIFICATE)
 
     def destroy(session: Any) -> int:
         gone = 0
-        for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY):
+        for cls in classes:
             for obj in list(session.get_objects({Attribute.CLASS: cls, Attribute.ID: key_id})):
                 obj.destroy()
                 gone += 1

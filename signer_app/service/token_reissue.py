@@ -35,7 +35,7 @@ from ..crypto.csr import build_csr
 from ..crypto.errors import CorruptKeyStore, InvalidInput, QalamError
 from ..crypto.identity import Purpose, identity_of
 from ..crypto.keystores import KeyEntry
-from ..crypto.pkcs11 import Pkcs11Token
+from ..crypto.pkcs11 import Pkcs11Token, TokenKey
 from ..crypto.pkcs11_objects import (
     KEY_KINDS,
     TokenKeyPair,
@@ -299,6 +299,38 @@ def discard(pending_path: Path, token: Pkcs11Token) -> None:
     os.unlink(pending_path)
 
 
+def replaced_pairs(token: Pkcs11Token, done: TokenReissued) -> list[KeyEntry]:
+    """The token's older key pairs that ``done`` replaced: the same holder (IIN and BIN) from
+    the same issuing CA, issued before the new pair. These are the certificates the CA revoked
+    as superseded when it issued; their keys can sign nothing valid any more."""
+    holder = identity_of(done.auth)
+    new_ids = {done.auth_id, done.sign_id}
+    found = []
+    for entry in token.entries():
+        cert = entry.certificate
+        if not isinstance(entry.key, TokenKey) or entry.key.key_id in new_ids:
+            continue
+        who = identity_of(cert)
+        if (
+            cert.issuer == done.auth.issuer
+            and (who.iin, who.bin) == (holder.iin, holder.bin)
+            and cert.not_valid_before_utc <= done.auth.not_valid_before_utc
+        ):
+            found.append(entry)
+    return found
+
+
+def remove_replaced(token: Pkcs11Token, done: TokenReissued) -> list[KeyEntry]:
+    """Take the pairs ``replaced_pairs`` names off the token, with their certificates; what
+    went. Asked for by the person (``qalam tokens renew --remove-old``): a token's memory is
+    small, and a superseded key left there is one more to pick by mistake."""
+    replaced = replaced_pairs(token, done)
+    for entry in replaced:
+        if isinstance(entry.key, TokenKey):  # always, by replaced_pairs
+            destroy_key_pair(token, entry.key.key_id, certificates=True)
+    return replaced
+
+
 def current_auth_key(token: Pkcs11Token, at: datetime | None = None) -> KeyEntry:
     """The token's AUTH key whose certificate is valid now, the newest when several."""
     now = at or datetime.now(UTC)
@@ -322,7 +354,9 @@ __all__ = [
     "current_auth_key",
     "discard",
     "pending_files",
+    "remove_replaced",
     "renew",
+    "replaced_pairs",
     "resume",
     "with_code",
 ]

@@ -51,6 +51,11 @@ def _key_ids(store: Pkcs11Token) -> set[bytes]:
     return store.use_session("list", read)
 
 
+def _certificate_ders(session: Any) -> set[bytes]:
+    wanted = {Attribute.CLASS: ObjectClass.CERTIFICATE}
+    return {bytes(cert[Attribute.VALUE]) for cert in session.get_objects(wanted)}
+
+
 def serial_of(certificate: Any) -> str:
     return f"{certificate.serial_number:040x}"
 
@@ -194,6 +199,24 @@ def test_renewal_is_signed_by_the_auth_key_already_on_the_token(
         assert done.ca_certificates_written == 0  # the chain came with the old key
         assert token_reissue.current_auth_key(store).certificate == done.auth
     assert client.certificate_status(serial_of(current.certificate))["status"] == "revoked"
+
+
+def test_remove_replaced_takes_off_only_the_holders_superseded_pairs(
+    ca: LiveCa, demo: dict[str, Any], kaztoken: SoftHsm, data_dir: Path
+) -> None:
+    kaztoken.import_entry("kaztoken", demo["employee_sign"].open(), b"\x03")  # someone else's
+    kaztoken.activate()
+    with _open(kaztoken) as store:
+        current = token_reissue.current_auth_key(store)
+        done = token_reissue.renew(CaClient(ca.url), data_dir, store, current, CITIZEN)
+        replaced = token_reissue.replaced_pairs(store, done)
+        assert [e.certificate for e in replaced] == [current.certificate]
+        assert token_reissue.remove_replaced(store, done) == replaced
+        assert _key_ids(store) == {done.auth_id, done.sign_id, b"\x03"}
+        assert token_reissue.replaced_pairs(store, done) == []
+        on_token = store.use_session("list", _certificate_ders)
+        assert current.certificate_der not in on_token  # its certificate went with it
+        assert demo["employee_sign"].open().certificate_der in on_token
 
 
 def test_a_token_without_an_auth_key_cannot_renew(softhsm: SoftHsm) -> None:
