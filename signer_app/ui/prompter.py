@@ -9,7 +9,9 @@ the attempts left). Any other call (confirm, an error, a new request) or the end
 that opened the chooser closes it, so a page whose socket closed leaves no dialog behind.
 
 Owners learnt from opened key files (certificates, nothing secret) are kept in memory so the
-chooser names them next time; the key file last used goes first among the recent ones.
+chooser names them next time; the key file last used goes first among the recent ones. Tokens
+present (the app's TokenWatch) are offered in the chooser too; their PIN is checked by the
+service's one login, not here.
 """
 
 from __future__ import annotations
@@ -92,7 +94,11 @@ class QtPrompter:
         chooser = self.chooser
         if chooser is None or request.attempt == 1:
             self._end_chooser()
-            chooser = KeyChooserDialog(self.translator, request, self.key_files(), self.known)
+            watch = self.context.token_watch
+            tokens = watch.snapshot.tokens if watch is not None else ()
+            chooser = KeyChooserDialog(
+                self.translator, request, self.key_files(), self.known, tokens=tokens
+            )
             self.chooser = chooser
             self._close_with_task(chooser)
         else:
@@ -110,6 +116,10 @@ class QtPrompter:
                 if not isinstance(answer, KeyChoice):
                     continue
                 chooser.set_busy(True)
+                if answer.on_token:
+                    # Only the token can check its PIN, and each check counts against it: the
+                    # service logs in once; a wrong PIN comes back through wrong_password.
+                    return answer
                 try:
                     store = await asyncio.to_thread(open_pkcs12, answer.path, answer.password)
                 except WrongPassword:
