@@ -11,7 +11,9 @@ that opened the chooser closes it, so a page whose socket closed leaves no dialo
 Owners learnt from opened key files (certificates, nothing secret) are kept in memory so the
 chooser names them next time; the key file last used goes first among the recent ones. Tokens
 present (the app's TokenWatch) are offered in the chooser too; their PIN is checked by the
-service's one login, not here.
+service's one login, not here. With "remember key password" on in settings, the chooser offers
+to keep a password that opened its key in the OS keyring (service/remembered.py) and fills it in
+next time; a remembered password that fails is forgotten and typed again.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+from keyring.errors import KeyringError
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from ..crypto.errors import QalamError, WrongPassword
 from ..crypto.identity import Identity, identity_of
 from ..crypto.keystores import open_pkcs12
+from ..service import remembered
 from ..service.prompter import (
     FileRequest,
     KeyChoice,
@@ -38,6 +42,10 @@ from .dialogs.confirm import ConfirmDialog
 from .dialogs.error import ErrorDialog
 from .dialogs.file_chooser import make_file_dialog
 from .dialogs.key_chooser import BLOCK, KeyChooserDialog
+
+
+def _recall(path: Path) -> str | None:
+    return remembered.recall(path.resolve())
 
 
 class QtPrompter:
@@ -96,8 +104,14 @@ class QtPrompter:
             self._end_chooser()
             watch = self.context.token_watch
             tokens = watch.snapshot.tokens if watch is not None else ()
+            remembering = self.context.settings.remember_passwords
             chooser = KeyChooserDialog(
-                self.translator, request, self.key_files(), self.known, tokens=tokens
+                self.translator,
+                request,
+                self.key_files(),
+                self.known,
+                tokens=tokens,
+                recall=_recall if remembering else None,
             )
             self.chooser = chooser
             self._close_with_task(chooser)
@@ -123,6 +137,12 @@ class QtPrompter:
                 try:
                     store = await asyncio.to_thread(open_pkcs12, answer.path, answer.password)
                 except WrongPassword:
+                    if chooser.recalled == answer.path:
+                        # A remembered password that no longer opens the key (changed
+                        # elsewhere) is forgotten, so the next attempt is typed.
+                        with contextlib.suppress(KeyringError):
+                            remembered.forget(answer.path.resolve())
+                        chooser.forget_recalled()
                     # The service meets the same wrong password, counts it and calls
                     # wrong_password; the dialog waits for that, busy, on screen.
                     return answer
@@ -132,6 +152,10 @@ class QtPrompter:
                     continue
                 identity = identity_of(store.entry.certificate)
                 del store
+                if chooser.remember_box.isVisible() and chooser.remember_box.isChecked():
+                    # Only with the setting on (the box is shown only then) and ticked.
+                    with contextlib.suppress(KeyringError):
+                        remembered.remember(answer.path.resolve(), answer.password)
                 self.known[str(answer.path)] = identity
                 chooser.set_identity(answer.path, identity)
                 with contextlib.suppress(QalamError, OSError):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from pages_support import memory_keyring_fixture
 from pkcs11 import TokenFlag
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -32,7 +33,7 @@ from signer_app.ui.dialogs.key_chooser import KeyChooserDialog
 from signer_app.ui.prompter import QtPrompter
 from signer_app.ui.widgets.token_watch import TokenWatch
 
-__all__ = ["softhsm"]  # fixture, used by name
+__all__ = ["memory_keyring_fixture", "softhsm"]  # fixtures, used by name
 
 T = TypeVar("T")
 ORIGIN = "https://portal.example.kz"
@@ -402,3 +403,87 @@ def test_a_locked_token_is_greyed_with_the_reason(qtbot, context, kaztoken) -> N
     assert item is not None
     assert PinLocked().message("en") in item.text()
     assert chooser.selected_token() is None
+
+
+# ----------------------------------------------------------------------------- remember password
+
+
+def remembering(context: AppContext) -> None:
+    context.settings_store.update(lambda s: replace(s, remember_passwords=True))
+
+
+def test_remember_box_is_hidden_unless_the_setting_is_on(loop, context, demo, memory_keyring):
+    service, prompter = make(context)
+    key = demo["citizen_sign"]
+
+    async def person(task: asyncio.Task[Any]) -> None:
+        chooser = await shown(prompter, KeyChooserDialog)
+        assert not chooser.remember_box.isVisible()
+        pick(chooser, key.path, key.password)
+        confirm = await shown(prompter, ConfirmDialog)
+        QTest.keyClick(confirm, Qt.Key.Key_Return)
+
+    drive(loop, service.sign_cms(KeyQuery(ORIGIN), [b"x"]), person)
+    assert memory_keyring.items == {}
+
+
+def test_a_remembered_password_is_kept_then_filled_in_next_time(
+    loop, context, demo, memory_keyring
+) -> None:
+    remembering(context)
+    key = demo["citizen_sign"]
+
+    async def first(task: asyncio.Task[Any]) -> None:
+        chooser = await shown(prompter, KeyChooserDialog)
+        assert chooser.remember_box.isVisible()
+        assert chooser.password_edit.text() == ""
+        chooser.remember_box.setChecked(True)
+        pick(chooser, key.path, key.password)
+        confirm = await shown(prompter, ConfirmDialog)
+        QTest.keyClick(confirm, Qt.Key.Key_Return)
+
+    service, prompter = make(context)
+    drive(loop, service.sign_cms(KeyQuery(ORIGIN), [b"first"]), first)
+    assert memory_keyring.items[("qalam", str(key.path.resolve()))] == key.password
+
+    async def second(task: asyncio.Task[Any]) -> None:
+        chooser = await shown(prompter, KeyChooserDialog)
+        assert chooser.selected_path() == key.path.resolve()
+        assert chooser.password_edit.text() == key.password  # filled in from the keyring
+        assert chooser.remember_box.isChecked()
+        QTest.keyClick(chooser.password_edit, Qt.Key.Key_Return)
+        confirm = await shown(prompter, ConfirmDialog)
+        QTest.keyClick(confirm, Qt.Key.Key_Return)
+
+    service, prompter = make(context)
+    result = drive(loop, service.sign_cms(KeyQuery(ORIGIN), [b"second"]), second)
+    assert cms.verify(result.signatures[0]).valid
+
+
+def test_a_wrong_remembered_password_is_forgotten_and_asked_again(
+    loop, context, demo, memory_keyring
+) -> None:
+    remembering(context)
+    key = demo["citizen_sign"]
+    memory_keyring.set_password("qalam", str(key.path.resolve()), "changed-since")
+    service, prompter = make(context)
+    seen: dict[str, str] = {}
+
+    async def person(task: asyncio.Task[Any]) -> None:
+        chooser = await shown(prompter, KeyChooserDialog)
+        assert chooser.password_edit.text() == "changed-since"
+        QTest.keyClick(chooser.password_edit, Qt.Key.Key_Return)
+        await until(lambda: "wrong" in chooser.message, "the wrong-password sentence")
+        seen["wrong"] = chooser.message
+        seen["field"] = chooser.password_edit.text()
+        await until(lambda: chooser.password_edit.isEnabled(), "the chooser to take input again")
+        pick(chooser, key.path, key.password)
+        confirm = await shown(prompter, ConfirmDialog)
+        QTest.keyClick(confirm, Qt.Key.Key_Return)
+
+    result = drive(loop, service.sign_cms(KeyQuery(ORIGIN), [b"x"]), person)
+    assert cms.verify(result.signatures[0]).valid
+    assert seen["wrong"] == "The password is wrong. Attempts left: 2."
+    assert seen["field"] == ""
+    # Forgotten, and the right one not kept: the box was unticked when the wrong one failed.
+    assert ("qalam", str(key.path.resolve())) not in memory_keyring.items

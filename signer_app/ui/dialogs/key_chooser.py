@@ -16,12 +16,13 @@ token's own sentence (few tries left, one try left) with the attempts left.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QStandardItemModel
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialogButtonBox,
     QFileDialog,
@@ -165,6 +166,11 @@ register(
             "Бір әрекет қалды: тағы бір қате токенді бұғаттайды",
         ),
         "keychooser.pin": Text("PIN", "PIN-код", "PIN-код"),
+        "keychooser.remember": Text(
+            "Remember the password in this computer's keyring",
+            "Запомнить пароль в хранилище паролей этого компьютера",
+            "Құпиясөзді осы компьютердің құпиясөз қоймасында сақтау",
+        ),
         "keychooser.need_pin": Text(
             "Type the PIN of the token.", "Введите PIN-код токена.", "Токеннің PIN-кодын енгізіңіз."
         ),
@@ -191,6 +197,7 @@ class KeyChooserDialog(AsyncDialog):
         known: Mapping[str, Identity] | None = None,
         parent: QWidget | None = None,
         tokens: Sequence[PresentToken] = (),
+        recall: Callable[[Path], str | None] | None = None,
     ) -> None:
         super().__init__(translator, parent)
         self.request = request
@@ -198,6 +205,9 @@ class KeyChooserDialog(AsyncDialog):
             self.token_id(t): t for t in tokens if t.storage in request.storages
         }
         self._attempts_left: int | None = None
+        # With "remember key password" on in settings: how to look a remembered one up.
+        self._recall = recall
+        self.recalled: Path | None = None  # the key whose password the keyring filled in
         self._known: dict[str, Identity] = dict(known or {})
         self._refused: dict[str, tuple[str, ...]] = {}
         self._problems: dict[str, KeyFileInfo] = {}
@@ -234,6 +244,10 @@ class KeyChooserDialog(AsyncDialog):
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.password_label.setBuddy(self.password_edit)
         self.keys_label.setBuddy(self.key_list)
+        self.remember_box = QCheckBox()
+        self.remember_box.setVisible(False)
+        # A password the person edits is theirs, not the keyring's.
+        self.password_edit.textEdited.connect(lambda _text: self._typed())
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
         self.message_label.setStyleSheet("color: #b00020; font-weight: bold;")
@@ -275,6 +289,7 @@ class KeyChooserDialog(AsyncDialog):
         layout.addWidget(self.card)
         password_row = QFormLayout()
         password_row.addRow(self.password_label, self.password_edit)
+        password_row.addRow("", self.remember_box)
         layout.addLayout(password_row)
         layout.addWidget(self.message_label)
         bottom = QHBoxLayout()
@@ -471,6 +486,29 @@ class KeyChooserDialog(AsyncDialog):
         else:
             self.card.show_locked(path)
         self.password_edit.clear()
+        self._fill_remembered(path)
+
+    def _fill_remembered(self, path: Path | None) -> None:
+        self.recalled = None
+        self.remember_box.setVisible(self._recall is not None and path is not None)
+        self.remember_box.setChecked(False)
+        if self._recall is None or path is None:
+            return
+        password = self._recall(path)
+        if password:
+            self.password_edit.setText(password)
+            self.remember_box.setChecked(True)
+            self.recalled = path
+        del password
+
+    def _typed(self) -> None:
+        self.recalled = None
+
+    def forget_recalled(self) -> None:
+        """The remembered password was wrong (and forgotten): the person types it again."""
+        self.recalled = None
+        self.remember_box.setChecked(False)
+        self.password_edit.clear()
 
     def _refresh_empty(self) -> None:
         self.empty_label.setVisible(self.key_list.count() == 0)
@@ -610,6 +648,8 @@ class KeyChooserDialog(AsyncDialog):
             self.password_edit.setFocus()
             return
         self.password_edit.clear()
+        if self.recalled is not None and self.recalled != path:
+            self.recalled = None
         self.answer(KeyChoice(path, password))
         del password
 
@@ -659,6 +699,8 @@ class KeyChooserDialog(AsyncDialog):
             t.text("keychooser.close") if self._final else t.text("keychooser.cancel")
         )
         self.block_button.setText(t.text("keychooser.block"))
+        self.remember_box.setText(t.text("keychooser.remember"))
+        self.remember_box.setAccessibleName(t.text("keychooser.remember"))
         for i in range(self.key_list.count()):
             self._refresh_item(self.key_list.item(i))
         if self._message_key is not None:
