@@ -4,6 +4,7 @@ and locked, and a missing driver says what to install."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -260,3 +261,35 @@ def test_choosing_a_module_file_checks_it_then_saves_it_and_lists_its_tokens(
     assert context.settings.pkcs11_modules == {"PKCS11": str(kaztoken.lib)}
     assert changed == [watch.registry]
     assert rows(panel)[0].startswith("PKCS#11 module: kaztoken")
+
+
+def test_the_app_starts_the_watcher_and_stops_it_on_quit(
+    loop: Any, tmp_path: Path, kaztoken: SoftHsm
+) -> None:
+    from signer_app.ui.app import AppOptions, QalamApp
+
+    home = tmp_path / "home"
+    context = AppContext.create(home)
+    context.settings_store.update(lambda s: replace(s, pkcs11_modules={STORAGE: str(kaztoken.lib)}))
+    context.translator.set_language("en")
+    app = QalamApp(context, AppOptions(home, port=0, hidden=True))
+    page = app.window.findChild(KeysPage)
+    assert page is not None
+    panel = page.token_panel
+    assert panel is not None
+    assert app.service.tokens is app.token_watch.registry  # one registry for both
+
+    async def scenario() -> None:
+        await app.start()
+        try:
+            assert app.token_watch.running
+            for _ in range(2000):
+                if panel.list.count():
+                    return
+                await asyncio.sleep(0.01)
+        finally:
+            await app.stop()
+
+    loop.run_until_complete(scenario())
+    assert not app.token_watch.running
+    assert rows(panel)[0].startswith("Kaztoken: kaztoken")
