@@ -1,7 +1,9 @@
 """What to install when a token's driver (PKCS#11 module) is missing: one table, per OS.
 
-The table names products and packages only (names are not translated); the desktop app puts
-them into a sentence in the person's language (ui/widgets/token_panel.py). On Debian/Ubuntu
+The table names products and packages only (proper names, not translated; None where the
+vendor's driver has no public name here, which the desktop app words as "the driver of the
+token's vendor"); the app puts them into a sentence in the person's language
+(ui/widgets/token_panel.py). On Debian/Ubuntu
 every USB token and card reader also needs the PC/SC daemon and the CCID reader driver
 (packages ``pcscd`` and ``libccid``); vendors' own Linux drivers come as .deb files from them.
 OpenSC (Debian package ``opensc``) is a generic PKCS#11 module that reads many cards, offered
@@ -18,16 +20,16 @@ from .tokens import DriverStatus, OsName, os_name
 
 PCSC_PACKAGES: tuple[str, ...] = ("pcscd", "libccid")
 
-# storage -> (product to install, extra Debian/Ubuntu packages besides PC/SC).
-_SAFENET = ("SafeNet Authentication Client (Thales)", ())
-_INSTALL: dict[str, tuple[str, tuple[str, ...]]] = {
-    "AKKaztokenStore": ("the Kaztoken driver of its vendor", ()),
-    "AKKZIDCardStore": ("the ID card reader's driver and the card's PKCS#11 library", ()),
+# storage -> (product to install or None, extra Debian/Ubuntu packages besides PC/SC).
+_SAFENET: tuple[str | None, tuple[str, ...]] = ("SafeNet Authentication Client (Thales)", ())
+_INSTALL: dict[str, tuple[str | None, tuple[str, ...]]] = {
+    "AKKaztokenStore": (None, ()),
+    "AKKZIDCardStore": (None, ()),
     "AKEToken72KStore": _SAFENET,
     "AKEToken5110Store": _SAFENET,
     "AKJaCartaStore": ("JaCarta Unified Client (Aladdin R.D.)", ()),
-    "AKAKEYStore": ("the aKey driver of its vendor", ()),
-    GENERIC_STORAGE: ("the PKCS#11 module of your device's vendor, or OpenSC", ("opensc",)),
+    "AKAKEYStore": (None, ()),
+    GENERIC_STORAGE: ("OpenSC", ("opensc",)),
 }
 
 
@@ -38,7 +40,7 @@ class Guidance:
     storage: str
     title: str
     os: OsName
-    product: str
+    product: str | None  # None: the vendor's driver, unnamed here
     packages: tuple[str, ...]  # Debian/Ubuntu packages; empty on Windows and macOS
     looked_at: tuple[str, ...]  # where the module was looked for
 

@@ -113,6 +113,11 @@ register(
             "орнатушысын жүктеп, іске қосыңыз, содан кейін токенді қайта қосыңыз немесе модуль "
             "файлын таңдаңыз.",
         ),
+        "token.product.vendor": Text(
+            "the driver from the vendor of {title}",
+            "драйвер производителя устройства {title}",
+            "{title} өндірушісінің драйверін",
+        ),
         "token.guidance.none": Text(
             "No token driver is installed on this computer.",
             "На этом компьютере не установлен ни один драйвер токена.",
@@ -264,7 +269,8 @@ class TokenPanel(QWidget):
             f"token.guidance.{guide.os}",
             title=guide.title,
             where=", ".join(guide.looked_at) or "—",
-            product=guide.product,
+            product=guide.product
+            or self.translator.text("token.product.vendor", title=guide.title),
             packages=" ".join(guide.packages),
         )
 
