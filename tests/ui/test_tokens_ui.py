@@ -293,3 +293,38 @@ def test_the_app_starts_the_watcher_and_stops_it_on_quit(
     loop.run_until_complete(scenario())
     assert not app.token_watch.running
     assert rows(panel)[0].startswith("Kaztoken: kaztoken")
+
+
+def test_a_new_pin_the_token_refuses_is_said_and_the_pin_stays(
+    qtbot: Any, context: AppContext, kaztoken: SoftHsm
+) -> None:
+    registry = registry_for(kaztoken)
+    watch = TokenWatch(registry, storages=(STORAGE,))
+    watch.poll()
+    _page, panel = make_page(qtbot, context, watch)
+    panel.list.setCurrentRow(0)
+    seen: list[str] = []
+    panel.exec_dialog = change_with(qtbot, [(PIN, "12", "12"), ("", "", "")], seen)
+    panel.change_pin()
+    assert "too short or too long" in seen[0]
+    assert "12" not in seen[0].replace(PIN, "")  # neither PIN is repeated back
+    assert seen[1] == "Type the current PIN and the new one."
+    assert panel.info.text() == ""
+    registry.open(STORAGE, PIN).close()  # unchanged
+
+
+def test_a_token_pulled_out_before_its_pin_is_typed_is_said_plainly(
+    qtbot: Any, context: AppContext, kaztoken: SoftHsm
+) -> None:
+    watch = TokenWatch(registry_for(kaztoken), storages=(STORAGE,))
+    watch.poll()
+    _page, panel = make_page(qtbot, context, watch)
+    panel.list.setCurrentRow(0)
+    kaztoken.remove("kaztoken")  # the watcher has not polled yet: the row is still there
+    seen: list[str] = []
+    panel.exec_dialog = open_with(qtbot, [PIN], seen)
+    panel.open_selected()
+    # SoftHSM2 answers a deleted token folder with CKR_GENERAL_ERROR; a real driver with
+    # "no token": either way one plain sentence and the dialog stays.
+    assert seen[0].startswith("The token could not do this")
+    assert len(rows(panel)) == 1  # no keys were added
