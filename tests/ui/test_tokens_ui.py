@@ -328,3 +328,27 @@ def test_a_token_pulled_out_before_its_pin_is_typed_is_said_plainly(
     # "no token": either way one plain sentence and the dialog stays.
     assert seen[0].startswith("The token could not do this")
     assert len(rows(panel)) == 1  # no keys were added
+
+
+def test_settings_show_the_chosen_module_and_can_stop_using_it(
+    qtbot: Any, context: AppContext, kaztoken: SoftHsm
+) -> None:
+    from signer_app.ui.pages.settings import SettingsPage
+
+    watch = TokenWatch(TokenRegistry(environ={}, platform="linux"))
+    page, panel = make_page(qtbot, context, watch)
+    settings = SettingsPage(replace(context, token_watch=watch), ScriptedDialogs())
+    qtbot.addWidget(settings)
+    assert settings.module.text() == "none (choose one in My keys)"
+    assert not settings.forget_module.isEnabled()
+    dialogs = page.dialogs
+    assert isinstance(dialogs, ScriptedDialogs)
+    dialogs.answers.append(kaztoken.lib)
+    panel.choose_module()
+    qtbot.waitUntil(lambda: settings.module.text() == str(kaztoken.lib))
+    assert rows(panel)[0].startswith("PKCS#11 module: kaztoken")
+
+    settings.forget_module.click()
+    assert context.settings.pkcs11_modules == {}
+    assert settings.module.text() == "none (choose one in My keys)"
+    assert rows(panel) == []  # its tokens went with it

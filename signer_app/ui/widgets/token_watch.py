@@ -89,6 +89,9 @@ class TokenWatch(QObject):
         self.registry = registry
         self._watcher = self._make_watcher()
         self.registry_changed.emit(registry)
+        # The new watcher starts from nothing and reports what it finds as added: the tokens
+        # of the old registry are dropped first, so none that went with it stays listed.
+        self.changed.emit(TokenSnapshot(()))
         if running:
             self._watcher.start()
         else:
