@@ -51,6 +51,14 @@ def recall(path: Path) -> str | None:
         return None
 
 
+def forget(path: Path) -> None:
+    """Delete the remembered password of ``path`` (one that no longer opens it); no error
+    when there is none."""
+    with contextlib.suppress(PasswordDeleteError):
+        keyring.delete_password(SERVICE, str(path))
+    _save_index([p for p in _index() if p != str(path)])
+
+
 def remembered() -> list[str]:
     """The key files whose password is remembered."""
     return _index()
@@ -69,4 +77,4 @@ def forget_all() -> int:
     return count
 
 
-__all__ = ["SERVICE", "forget_all", "recall", "remember", "remembered"]
+__all__ = ["SERVICE", "forget", "forget_all", "recall", "remember", "remembered"]

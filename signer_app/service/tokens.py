@@ -357,6 +357,33 @@ class TokenWatcher:
             self._stop.wait(self._interval)
 
 
+@dataclass(frozen=True)
+class PresentToken:
+    """A token present now, with the storage it was found through."""
+
+    storage: str
+    info: TokenInfo
+
+
+def present_tokens(registry: TokenRegistry, storages: Sequence[str]) -> list[PresentToken]:
+    """The tokens behind ``storages`` now (never raises); a token two storages reach through
+    the same module (a generic module set to a vendor's library) is listed once, first name."""
+    found: list[PresentToken] = []
+    seen: set[tuple[str, int, str]] = set()
+    for storage in storages:
+        try:
+            infos = registry.tokens(storage)
+        except QalamError as error:
+            log.info("%s: %s", storage, error.code)
+            continue
+        for info in infos:
+            key = (info.module, info.slot_id, info.serial)
+            if key not in seen:
+                seen.add(key)
+                found.append(PresentToken(storage, info))
+    return found
+
+
 def environment_registry(overrides: Mapping[str, str] | None = None) -> TokenRegistry:
     """The registry from the environment, the settings' ``overrides`` and OS defaults; a bad
     variable is logged, not fatal."""
@@ -374,6 +401,7 @@ __all__ = [
     "TOKEN_STORAGES",
     "Driver",
     "DriverStatus",
+    "PresentToken",
     "TokenChange",
     "TokenRegistry",
     "TokenWatcher",
@@ -382,4 +410,5 @@ __all__ = [
     "is_module_map",
     "os_name",
     "parse_modules",
+    "present_tokens",
 ]

@@ -27,7 +27,7 @@ from ..api.tls import TlsFiles, ensure_tls
 from ..crypto.errors import QalamError
 from ..service.known_keys import KnownKeys
 from ..service.signing import SigningService
-from ..service.tokens import environment_registry
+from ..service.tokens import TokenRegistry, environment_registry
 from ..service.tsa_client import HttpTsa
 from .context import AppContext
 from .expiry_reminder import Reminder, expiry_reminder, open_renewal
@@ -36,6 +36,7 @@ from .operator_mode import OperatorWindow, operator_keys
 from .prompter import QtPrompter
 from .single_instance import SingleInstance, ask_running_instance, server_name
 from .tray import Status, Tray
+from .widgets.token_watch import TokenWatch
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,18 @@ class QalamApp:
         self.context = context
         self.options = options
         settings = context.settings
+        registry = environment_registry(settings.pkcs11_modules)
+        if context.token_watch is None:
+            context.token_watch = TokenWatch(registry)
+        self.token_watch = context.token_watch
+        self.token_watch.registry_changed.connect(self._use_registry)
         self.prompter = QtPrompter(context)
         tsa_url = settings.tsa_url if options.tsa_url is None else options.tsa_url
         self.service = SigningService(
             self.prompter,
             tsa=HttpTsa(tsa_url) if tsa_url else None,
             origins=context.origins,
-            tokens=environment_registry(settings.pkcs11_modules),
+            tokens=self.token_watch.registry,
         )
         self.service.locale = settings.locale
         self.known_keys = KnownKeys(context.data_dir)
@@ -100,9 +106,7 @@ class QalamApp:
         """The PSC operator's window, with the operator key this computer knows preselected."""
         if self.operator_window is None:
             keys = operator_keys(self.known_keys)
-            self.operator_window = OperatorWindow(
-                self.context, key_path=keys[0] if keys else None
-            )
+            self.operator_window = OperatorWindow(self.context, key_path=keys[0] if keys else None)
         self.operator_window.show()
         self.operator_window.raise_()
         return self.operator_window
@@ -119,6 +123,9 @@ class QalamApp:
     def _open_reminder(self) -> None:
         if self.reminder is not None:
             open_renewal(self.context, self.reminder, self.window)
+
+    def _use_registry(self, registry: TokenRegistry) -> None:
+        self.service.tokens = registry
 
     def quit(self) -> None:
         """Stop the API and leave."""
@@ -144,6 +151,8 @@ class QalamApp:
             self._set_status(port=self.port)
         self._set_status(keys=sum(1 for p in self.prompter.key_files() if p.is_file()))
         self.tray.show()
+        # Polled in its own thread: a slow driver never holds the window or the API.
+        self.token_watch.start()
         self.remind()
         if self.options.operator:
             self.show_operator_mode()
@@ -176,6 +185,7 @@ class QalamApp:
     async def stop(self) -> None:
         """Close the API (open dialogs are cancelled with their sockets) and the tray."""
         await self.server.stop()
+        await asyncio.to_thread(self.token_watch.stop)
         self.tray.icon.hide()
         self.window.close()
 

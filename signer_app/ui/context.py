@@ -8,6 +8,7 @@ from pathlib import Path
 from ..service.origins import OriginPolicy
 from ..service.settings import Settings, SettingsStore
 from .i18n import Translator
+from .widgets.token_watch import TokenWatch
 
 
 @dataclass
@@ -23,6 +24,8 @@ class AppContext:
     translator: Translator
     origins: OriginPolicy
     preselected_keys: tuple[Path, ...] = field(default=())
+    # Tokens plugged in and pulled out; the app starts and stops it (None: no token list).
+    token_watch: TokenWatch | None = None
 
     @classmethod
     def create(cls, data_dir: Path, preselected_keys: tuple[Path, ...] = ()) -> AppContext:

@@ -9,7 +9,11 @@ the attempts left). Any other call (confirm, an error, a new request) or the end
 that opened the chooser closes it, so a page whose socket closed leaves no dialog behind.
 
 Owners learnt from opened key files (certificates, nothing secret) are kept in memory so the
-chooser names them next time; the key file last used goes first among the recent ones.
+chooser names them next time; the key file last used goes first among the recent ones. Tokens
+present (the app's TokenWatch) are offered in the chooser too; their PIN is checked by the
+service's one login, not here. With "remember key password" on in settings, the chooser offers
+to keep a password that opened its key in the OS keyring (service/remembered.py) and fills it in
+next time; a remembered password that fails is forgotten and typed again.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+from keyring.errors import KeyringError
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from ..crypto.errors import QalamError, WrongPassword
 from ..crypto.identity import Identity, identity_of
 from ..crypto.keystores import open_pkcs12
+from ..service import remembered
 from ..service.prompter import (
     FileRequest,
     KeyChoice,
@@ -36,6 +42,10 @@ from .dialogs.confirm import ConfirmDialog
 from .dialogs.error import ErrorDialog
 from .dialogs.file_chooser import make_file_dialog
 from .dialogs.key_chooser import BLOCK, KeyChooserDialog
+
+
+def _recall(path: Path) -> str | None:
+    return remembered.recall(path.resolve())
 
 
 class QtPrompter:
@@ -92,7 +102,17 @@ class QtPrompter:
         chooser = self.chooser
         if chooser is None or request.attempt == 1:
             self._end_chooser()
-            chooser = KeyChooserDialog(self.translator, request, self.key_files(), self.known)
+            watch = self.context.token_watch
+            tokens = watch.snapshot.tokens if watch is not None else ()
+            remembering = self.context.settings.remember_passwords
+            chooser = KeyChooserDialog(
+                self.translator,
+                request,
+                self.key_files(),
+                self.known,
+                tokens=tokens,
+                recall=_recall if remembering else None,
+            )
             self.chooser = chooser
             self._close_with_task(chooser)
         else:
@@ -110,9 +130,19 @@ class QtPrompter:
                 if not isinstance(answer, KeyChoice):
                     continue
                 chooser.set_busy(True)
+                if answer.on_token:
+                    # Only the token can check its PIN, and each check counts against it: the
+                    # service logs in once; a wrong PIN comes back through wrong_password.
+                    return answer
                 try:
                     store = await asyncio.to_thread(open_pkcs12, answer.path, answer.password)
                 except WrongPassword:
+                    if chooser.recalled == answer.path:
+                        # A remembered password that no longer opens the key (changed
+                        # elsewhere) is forgotten, so the next attempt is typed.
+                        with contextlib.suppress(KeyringError):
+                            remembered.forget(answer.path.resolve())
+                        chooser.forget_recalled()
                     # The service meets the same wrong password, counts it and calls
                     # wrong_password; the dialog waits for that, busy, on screen.
                     return answer
@@ -122,6 +152,10 @@ class QtPrompter:
                     continue
                 identity = identity_of(store.entry.certificate)
                 del store
+                if chooser.remember_box.isVisible() and chooser.remember_box.isChecked():
+                    # Only with the setting on (the box is shown only then) and ticked.
+                    with contextlib.suppress(KeyringError):
+                        remembered.remember(answer.path.resolve(), answer.password)
                 self.known[str(answer.path)] = identity
                 chooser.set_identity(answer.path, identity)
                 with contextlib.suppress(QalamError, OSError):

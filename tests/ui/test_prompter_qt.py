@@ -9,22 +9,31 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from pages_support import memory_keyring_fixture
+from pkcs11 import TokenFlag
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from softhsm import PIN, SoftHsm, softhsm
 
 from signer_app.crypto import cms
+from signer_app.crypto.errors import PinLocked
 from signer_app.service.errors import ActionCanceled, TooManyAttempts
-from signer_app.service.prompter import KeyType
+from signer_app.service.prompter import KeyRequest, KeyType
 from signer_app.service.signing import KeyQuery, SigningService
+from signer_app.service.tokens import ENV_VAR, TokenRegistry
 from signer_app.ui.context import AppContext
 from signer_app.ui.dialogs.confirm import ConfirmDialog
 from signer_app.ui.dialogs.error import ErrorDialog
 from signer_app.ui.dialogs.key_chooser import KeyChooserDialog
 from signer_app.ui.prompter import QtPrompter
+from signer_app.ui.widgets.token_watch import TokenWatch
+
+__all__ = ["memory_keyring_fixture", "softhsm"]  # fixtures, used by name
 
 T = TypeVar("T")
 ORIGIN = "https://portal.example.kz"
@@ -308,3 +317,173 @@ def test_report_error_shows_the_plain_sentence_and_details_on_demand(loop, conte
     assert "tsa_unavailable" in seen["details"]
     assert "connection refused" in seen["details"]
     assert seen["kk"] == error.message("kk")
+
+
+# ----------------------------------------------------------------------------- tokens
+
+TOKEN_STORAGE = "AKKaztokenStore"
+
+
+@pytest.fixture
+def kaztoken(softhsm: SoftHsm, demo: dict[str, Any]) -> SoftHsm:
+    """A Kaztoken-like token with the citizen's AUTH and SIGN keys."""
+    softhsm.init_token("kaztoken")
+    softhsm.import_entry("kaztoken", demo["citizen_auth"].open(), b"\x01")
+    softhsm.import_entry("kaztoken", demo["citizen_sign"].open(), b"\x02")
+    softhsm.activate()
+    return softhsm
+
+
+def with_token(context: AppContext, hsm: SoftHsm) -> tuple[SigningService, QtPrompter]:
+    registry = TokenRegistry(environ={ENV_VAR: f"{TOKEN_STORAGE}={hsm.lib}"}, platform="linux")
+    watch = TokenWatch(registry, storages=(TOKEN_STORAGE,))
+    watch.poll()  # what the app's watcher thread has done by the time a site asks
+    prompter = QtPrompter(replace(context, token_watch=watch))
+    return SigningService(prompter, origins=context.origins, tokens=registry), prompter
+
+
+def pick_token(chooser: KeyChooserDialog, pin: str) -> None:
+    (token,) = chooser._tokens.values()
+    item = chooser.item_for(Path(chooser.token_id(token)))
+    assert item is not None
+    chooser.key_list.setCurrentItem(item)
+    assert chooser.password_label.text() == "PIN"
+    chooser.password_edit.setFocus()
+    QTest.keyClicks(chooser.password_edit, pin)
+    QTest.keyClick(chooser.password_edit, Qt.Key.Key_Return)
+
+
+TOKEN_QUERY = KeyQuery(ORIGIN, (TOKEN_STORAGE,), KeyType.SIGNATURE)
+
+
+def test_choose_a_token_key_wrong_then_right_pin_confirm_signs(
+    loop, context, kaztoken, demo
+) -> None:
+    service, prompter = with_token(context, kaztoken)
+    seen: dict[str, str] = {}
+
+    async def person(task: asyncio.Task[Any]) -> None:
+        chooser = await shown(prompter, KeyChooserDialog)
+        seen["storage"] = chooser.storage_combo.itemText(0)
+        pick_token(chooser, "00000000")
+        await until(lambda: "Attempts left" in chooser.message, "the wrong-PIN sentence")
+        seen["wrong"] = chooser.message
+        assert chooser.isVisible(), "a wrong PIN keeps the chooser open"
+        await until(lambda: chooser.password_edit.isEnabled(), "the chooser to take input again")
+        pick_token(chooser, PIN)
+        confirm = await shown(prompter, ConfirmDialog)
+        seen["key"] = confirm.card.text()
+        QTest.keyClick(confirm, Qt.Key.Key_Return)
+
+    result = drive(loop, service.sign_cms(TOKEN_QUERY, [b"signed on a token"]), person)
+    check = cms.verify(result.signatures[0])
+    assert check.valid
+    assert result.certificate == demo["citizen_sign"].open().certificate
+    assert seen["storage"] == "AKKaztokenStore: kaztoken"
+    # SoftHSM2 flags "count low" after a wrong PIN: the token's words, then the request's count.
+    assert (
+        seen["wrong"] == "Wrong PIN. Few tries are left before the token locks. Attempts left: 2."
+    )
+    assert "ЖҰМАБЕКОВ" in seen["key"]
+    assert "00000000" not in seen["wrong"]
+
+
+def test_a_locked_token_is_greyed_with_the_reason(qtbot, context, kaztoken) -> None:
+    kaztoken.set_pin_flags("kaztoken", TokenFlag.USER_PIN_LOCKED)
+    kaztoken.activate()
+    _service, prompter = with_token(context, kaztoken)
+    watch = prompter.context.token_watch
+    assert watch is not None
+    request = KeyRequest(ORIGIN, "sign", (TOKEN_STORAGE,), KeyType.SIGNATURE, ())
+    chooser = KeyChooserDialog(context.translator, request, (), tokens=watch.snapshot.tokens)
+    qtbot.addWidget(chooser)
+    (token,) = watch.snapshot.tokens
+    assert chooser.is_greyed(Path(chooser.token_id(token)))
+    item = chooser.item_for(Path(chooser.token_id(token)))
+    assert item is not None
+    assert PinLocked().message("en") in item.text()
+    assert chooser.selected_token() is None
+
+
+# ----------------------------------------------------------------------------- remember password
+
+
+def remembering(context: AppContext) -> None:
+    context.settings_store.update(lambda s: replace(s, remember_passwords=True))
+
+
+def test_remember_box_is_hidden_unless_the_setting_is_on(loop, context, demo, memory_keyring):
+    service, prompter = make(context)
+    key = demo["citizen_sign"]
+
+    async def person(task: asyncio.Task[Any]) -> None:
+        chooser = await shown(prompter, KeyChooserDialog)
+        assert not chooser.remember_box.isVisible()
+        pick(chooser, key.path, key.password)
+        confirm = await shown(prompter, ConfirmDialog)
+        QTest.keyClick(confirm, Qt.Key.Key_Return)
+
+    drive(loop, service.sign_cms(KeyQuery(ORIGIN), [b"x"]), person)
+    assert memory_keyring.items == {}
+
+
+def test_a_remembered_password_is_kept_then_filled_in_next_time(
+    loop, context, demo, memory_keyring
+) -> None:
+    remembering(context)
+    key = demo["citizen_sign"]
+
+    async def first(task: asyncio.Task[Any]) -> None:
+        chooser = await shown(prompter, KeyChooserDialog)
+        assert chooser.remember_box.isVisible()
+        assert chooser.password_edit.text() == ""
+        chooser.remember_box.setChecked(True)
+        pick(chooser, key.path, key.password)
+        confirm = await shown(prompter, ConfirmDialog)
+        QTest.keyClick(confirm, Qt.Key.Key_Return)
+
+    service, prompter = make(context)
+    drive(loop, service.sign_cms(KeyQuery(ORIGIN), [b"first"]), first)
+    assert memory_keyring.items[("qalam", str(key.path.resolve()))] == key.password
+
+    async def second(task: asyncio.Task[Any]) -> None:
+        chooser = await shown(prompter, KeyChooserDialog)
+        assert chooser.selected_path() == key.path.resolve()
+        assert chooser.password_edit.text() == key.password  # filled in from the keyring
+        assert chooser.remember_box.isChecked()
+        QTest.keyClick(chooser.password_edit, Qt.Key.Key_Return)
+        confirm = await shown(prompter, ConfirmDialog)
+        QTest.keyClick(confirm, Qt.Key.Key_Return)
+
+    service, prompter = make(context)
+    result = drive(loop, service.sign_cms(KeyQuery(ORIGIN), [b"second"]), second)
+    assert cms.verify(result.signatures[0]).valid
+
+
+def test_a_wrong_remembered_password_is_forgotten_and_asked_again(
+    loop, context, demo, memory_keyring
+) -> None:
+    remembering(context)
+    key = demo["citizen_sign"]
+    memory_keyring.set_password("qalam", str(key.path.resolve()), "changed-since")
+    service, prompter = make(context)
+    seen: dict[str, str] = {}
+
+    async def person(task: asyncio.Task[Any]) -> None:
+        chooser = await shown(prompter, KeyChooserDialog)
+        assert chooser.password_edit.text() == "changed-since"
+        QTest.keyClick(chooser.password_edit, Qt.Key.Key_Return)
+        await until(lambda: "wrong" in chooser.message, "the wrong-password sentence")
+        seen["wrong"] = chooser.message
+        seen["field"] = chooser.password_edit.text()
+        await until(lambda: chooser.password_edit.isEnabled(), "the chooser to take input again")
+        pick(chooser, key.path, key.password)
+        confirm = await shown(prompter, ConfirmDialog)
+        QTest.keyClick(confirm, Qt.Key.Key_Return)
+
+    result = drive(loop, service.sign_cms(KeyQuery(ORIGIN), [b"x"]), person)
+    assert cms.verify(result.signatures[0]).valid
+    assert seen["wrong"] == "The password is wrong. Attempts left: 2."
+    assert seen["field"] == ""
+    # Forgotten, and the right one not kept: the box was unticked when the wrong one failed.
+    assert ("qalam", str(key.path.resolve())) not in memory_keyring.items

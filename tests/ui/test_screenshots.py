@@ -2,7 +2,8 @@
 
 The test runs this file as a script under `xvfb-run` with QT_QPA_PLATFORM=xcb, so the pictures
 come from the X server (QScreen.grabWindow), not from Qt painting into memory. It renders the
-key chooser, the confirmation dialog and the main window in kk, ru and en into
+key chooser (with a token present), the confirmation dialog, the main window and *My keys* with
+a token in kk, ru and en into
 test-artifacts/screenshots/ (kept by CI as artefacts) and fails if an image is blank.
 """
 
@@ -18,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "test-artifacts" / "screenshots"
-SHOTS = ("key_chooser", "confirm", "main_window")
+SHOTS = ("key_chooser", "confirm", "main_window", "my_keys_token")
 
 
 def test_dialogs_render_under_xvfb_in_three_languages() -> None:
@@ -65,11 +66,14 @@ def _colours(image: object) -> int:
 def render(out: Path) -> int:
     """Show each dialog on the X server, grab it, save it; 1 if any picture is blank."""
     import json
+    from dataclasses import replace
 
     from PySide6.QtWidgets import QApplication, QWidget
 
     from signer_app.crypto.identity import identity_of
     from signer_app.crypto.keystores import open_pkcs12
+    from signer_app.crypto.pkcs11 import PinState, TokenInfo
+    from signer_app.crypto.revocation import RevocationStatus
     from signer_app.service.prompter import (
         DocumentView,
         KeyRequest,
@@ -78,11 +82,15 @@ def render(out: Path) -> int:
         SignRequestView,
     )
     from signer_app.service.signing import SigningService
+    from signer_app.service.tokens import PresentToken, TokenRegistry
     from signer_app.ui.context import AppContext
     from signer_app.ui.dialogs.confirm import ConfirmDialog
     from signer_app.ui.dialogs.key_chooser import KeyChooserDialog
     from signer_app.ui.main_window import MainWindow
+    from signer_app.ui.pages.keys import KeysPage
     from signer_app.ui.prompter import QtPrompter
+    from signer_app.ui.widgets.page_dialogs import ScriptedDialogs
+    from signer_app.ui.widgets.token_watch import TokenSnapshot, TokenWatch
 
     app = QApplication([sys.argv[0]])
     out.mkdir(parents=True, exist_ok=True)
@@ -109,17 +117,27 @@ def render(out: Path) -> int:
         KeyType.SIGNATURE,
         ("be a SIGN key", "be valid now"),
     )
+    # A token as the watcher would report it (no driver is loaded to draw a picture).
+    info = TokenInfo("libkaztoken.so", 0, "Kaztoken", "0A1B2C3D", "Kaztoken", "v2", PinState.OK)
+    token = PresentToken("AKKaztokenStore", info)
+    watch = TokenWatch(TokenRegistry(environ={}, platform="linux"))
+    token_context = replace(context, token_watch=watch)
+    unknown = RevocationStatus("unknown", "none")
     failed = 0
     for language in ("kk", "ru", "en"):
         context.translator.set_language(language)
-        chooser = KeyChooserDialog(context.translator, request, (sign_key, auth_key))
+        chooser = KeyChooserDialog(
+            context.translator, request, (sign_key, auth_key), tokens=(token,)
+        )
         chooser.set_identity(sign_key, identity)
         chooser.key_list.setCurrentRow(0)
         widgets: dict[str, QWidget] = {
             "key_chooser": chooser,
             "confirm": ConfirmDialog(context.translator, view),
             "main_window": MainWindow(context, SigningService(QtPrompter(context))),
+            "my_keys_token": KeysPage(token_context, ScriptedDialogs(), lambda *_: unknown),
         }
+        watch.changed.emit(TokenSnapshot((token,)))
         for name, widget in widgets.items():
             widget.show()
             widget.raise_()

@@ -6,16 +6,23 @@ shows whose key is selected (the owner is known once a password has opened the f
 request's filters refused stay listed, greyed out, with the reason. A wrong password is said in
 the dialog, which stays open with the attempts left. The answer is a ``KeyChoice``, the string
 "block" ("Cancel and always block this site") or None (Cancel, Esc).
+
+Tokens present in the request's storages (from the app's TokenWatch) are listed with the key
+files: choosing one asks for its PIN in the same field, with the token's PIN state; a locked
+token is greyed with the reason (no attempt would help). A token's answer is
+``KeyChoice.for_token`` and the service opens the token; a wrong PIN comes back as the
+token's own sentence (few tries left, one try left) with the attempts left.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QStandardItemModel
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialogButtonBox,
     QFileDialog,
@@ -30,8 +37,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...crypto.errors import PinCountLow, PinFinalTry, PinIncorrect, PinLocked
 from ...crypto.identity import Identity
+from ...crypto.pkcs11 import PinState
 from ...service.prompter import FILE_STORAGES, KeyChoice, KeyRequest
+from ...service.tokens import DRIVERS, PresentToken
 from ..i18n import Text, Translator, register
 from ..widgets.identity import IdentityCard, identity_lines
 from .base import AsyncDialog
@@ -39,6 +49,7 @@ from .keyfiles import KeyFileInfo, probe
 
 BLOCK = "block"
 PATH_ROLE = Qt.ItemDataRole.UserRole
+DEVICE_ROW = "token:"  # PATH_ROLE of a token's row: token:<storage>:<serial>
 
 register(
     {
@@ -133,6 +144,41 @@ register(
             "Бұл кілт сұрауға сәйкес келмейді ({reasons}). Басқа кілт таңдаңыз.",
         ),
         "keychooser.bad_file": Text("{name}: {message}", "{name}: {message}", "{name}: {message}"),
+        "keychooser.storage.token": Text("{name}: {label}", "{name}: {label}", "{name}: {label}"),
+        "keychooser.token": Text(
+            "{title}: {label} (serial {serial})\n{state}",
+            "{title}: {label} (серийный номер {serial})\n{state}",
+            "{title}: {label} (сериялық нөмірі {serial})\n{state}",
+        ),
+        "keychooser.token.ok": Text(
+            "Key on a token: type its PIN",
+            "Ключ на токене: введите PIN-код",
+            "Токендегі кілт: PIN-кодын енгізіңіз",
+        ),
+        "keychooser.token.count_low": Text(
+            "Few PIN tries are left before the token locks",
+            "Осталось мало попыток ввода PIN-кода до блокировки токена",
+            "Токен бұғатталғанға дейін PIN-код енгізудің аз әрекеті қалды",
+        ),
+        "keychooser.token.final_try": Text(
+            "One PIN try is left: one more mistake locks the token",
+            "Осталась одна попытка: ещё одна ошибка заблокирует токен",
+            "Бір әрекет қалды: тағы бір қате токенді бұғаттайды",
+        ),
+        "keychooser.pin": Text("PIN", "PIN-код", "PIN-код"),
+        "keychooser.remember": Text(
+            "Remember the password in this computer's keyring",
+            "Запомнить пароль в хранилище паролей этого компьютера",
+            "Құпиясөзді осы компьютердің құпиясөз қоймасында сақтау",
+        ),
+        "keychooser.need_pin": Text(
+            "Type the PIN of the token.", "Введите PIN-код токена.", "Токеннің PIN-кодын енгізіңіз."
+        ),
+        "keychooser.wrong_pin": Text(
+            "{sentence} Attempts left: {left}.",
+            "{sentence} Осталось попыток: {left}.",
+            "{sentence} Қалған әрекет саны: {left}.",
+        ),
         "keychooser.keys_label": Text(
             "Key files you can use", "Доступные файлы ключей", "Қолжетімді кілт файлдары"
         ),
@@ -150,9 +196,18 @@ class KeyChooserDialog(AsyncDialog):
         keys: Iterable[Path] = (),
         known: Mapping[str, Identity] | None = None,
         parent: QWidget | None = None,
+        tokens: Sequence[PresentToken] = (),
+        recall: Callable[[Path], str | None] | None = None,
     ) -> None:
         super().__init__(translator, parent)
         self.request = request
+        self._tokens: dict[str, PresentToken] = {
+            self.token_id(t): t for t in tokens if t.storage in request.storages
+        }
+        self._attempts_left: int | None = None
+        # With "remember key password" on in settings: how to look a remembered one up.
+        self._recall = recall
+        self.recalled: Path | None = None  # the key whose password the keyring filled in
         self._known: dict[str, Identity] = dict(known or {})
         self._refused: dict[str, tuple[str, ...]] = {}
         self._problems: dict[str, KeyFileInfo] = {}
@@ -189,6 +244,10 @@ class KeyChooserDialog(AsyncDialog):
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.password_label.setBuddy(self.password_edit)
         self.keys_label.setBuddy(self.key_list)
+        self.remember_box = QCheckBox()
+        self.remember_box.setVisible(False)
+        # A password the person edits is theirs, not the keyring's.
+        self.password_edit.textEdited.connect(lambda _text: self._typed())
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
         self.message_label.setStyleSheet("color: #b00020; font-weight: bold;")
@@ -230,6 +289,7 @@ class KeyChooserDialog(AsyncDialog):
         layout.addWidget(self.card)
         password_row = QFormLayout()
         password_row.addRow(self.password_label, self.password_edit)
+        password_row.addRow("", self.remember_box)
         layout.addLayout(password_row)
         layout.addWidget(self.message_label)
         bottom = QHBoxLayout()
@@ -240,6 +300,11 @@ class KeyChooserDialog(AsyncDialog):
 
         for path in keys:
             self.add_key_file(path, select=False, quiet=True)
+        for ident in self._tokens:
+            item = QListWidgetItem()
+            item.setData(PATH_ROLE, ident)
+            self.key_list.addItem(item)
+            self._refresh_item(item)
         first = next(
             (
                 self.key_list.item(i)
@@ -339,11 +404,52 @@ class KeyChooserDialog(AsyncDialog):
         item = self.key_list.currentItem()
         if item is None or not item.flags() & Qt.ItemFlag.ItemIsEnabled:
             return None
+        if str(item.data(PATH_ROLE)).startswith(DEVICE_ROW):
+            return None
         return Path(item.data(PATH_ROLE))
+
+    @staticmethod
+    def token_id(token: PresentToken) -> str:
+        """A token's row key in the list."""
+        return f"{DEVICE_ROW}{token.storage}:{token.info.serial}"
+
+    def selected_token(self) -> PresentToken | None:
+        """The token selected, if a token row (not a locked one) is."""
+        item = self.key_list.currentItem()
+        if item is None or not item.flags() & Qt.ItemFlag.ItemIsEnabled:
+            return None
+        return self._tokens.get(str(item.data(PATH_ROLE)))
+
+    def _refresh_token_item(self, item: QListWidgetItem, token: PresentToken) -> None:
+        t = self.translator
+        info = token.info
+        locked = info.pin_state is PinState.LOCKED
+        state = (
+            t.error(PinLocked(info.label))
+            if locked
+            else t.text(f"keychooser.token.{info.pin_state.value}")
+        )
+        title = DRIVERS[token.storage].title
+        item.setText(
+            t.text(
+                "keychooser.token", title=title, label=info.label, serial=info.serial, state=state
+            )
+        )
+        item.setToolTip(f"{token.storage}: {info.manufacturer} {info.model}")
+        flags = item.flags()
+        if locked:
+            flags &= ~(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+        else:
+            flags |= Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        item.setFlags(flags)
 
     def _refresh_item(self, item: QListWidgetItem) -> None:
         t = self.translator
         key = item.data(PATH_ROLE)
+        token = self._tokens.get(str(key))
+        if token is not None:
+            self._refresh_token_item(item, token)
+            return
         path = Path(key)
         who = self._known.get(key)
         lines = identity_lines(t, who) if who is not None else [path.name, str(path.parent)]
@@ -372,12 +478,36 @@ class KeyChooserDialog(AsyncDialog):
 
     def _on_current_changed(self, current: QListWidgetItem | None, _old: object) -> None:
         path = self.selected_path() if current is not None else None
+        self._label_secret()
         if path is None:
             self.card.clear()
         elif str(path) in self._known:
             self.card.show_identity(self._known[str(path)], path)
         else:
             self.card.show_locked(path)
+        self.password_edit.clear()
+        self._fill_remembered(path)
+
+    def _fill_remembered(self, path: Path | None) -> None:
+        self.recalled = None
+        self.remember_box.setVisible(self._recall is not None and path is not None)
+        self.remember_box.setChecked(False)
+        if self._recall is None or path is None:
+            return
+        password = self._recall(path)
+        if password:
+            self.password_edit.setText(password)
+            self.remember_box.setChecked(True)
+            self.recalled = path
+        del password
+
+    def _typed(self) -> None:
+        self.recalled = None
+
+    def forget_recalled(self) -> None:
+        """The remembered password was wrong (and forgotten): the person types it again."""
+        self.recalled = None
+        self.remember_box.setChecked(False)
         self.password_edit.clear()
 
     def _refresh_empty(self) -> None:
@@ -417,8 +547,21 @@ class KeyChooserDialog(AsyncDialog):
         """A retry of the same request: show why the previous choice did not do."""
         self.request = request
         self.set_busy(False)
-        if request.problem and self._message_key is None and self._message_text is None:
+        left = self._attempts_left
+        if request.problem and self.selected_token() is not None and left is not None:
+            # The token's own sentence (few tries left, one try left) and the request's count.
+            sentence = self._pin_sentence(request.problem, request.locale)
+            self._say("keychooser.wrong_pin", sentence=sentence, left=left)
+        elif request.problem and self._message_key is None and self._message_text is None:
             self._say_text(request.problem)
+
+    def _pin_sentence(self, problem: str, locale: str) -> str:
+        # The service words the token's answer in the request's language; the dialog speaks
+        # the person's, so the sentence is matched back to its error and said again.
+        for kind in (PinFinalTry, PinCountLow, PinIncorrect):
+            if kind().message(locale) == problem:
+                return self.translator.error(kind())
+        return problem
 
     def set_busy(self, busy: bool) -> None:
         """While the password is checked nothing can be changed."""
@@ -439,6 +582,7 @@ class KeyChooserDialog(AsyncDialog):
     def wrong_password(self, attempts_left: int, attempt: int) -> None:
         """Say the password was wrong and how many tries remain (none: the request is over)."""
         self.password_edit.clear()
+        self._attempts_left = attempts_left
         if attempts_left > 0:
             self._say("keychooser.wrong_password", left=attempts_left)
             self.password_edit.setFocus()
@@ -475,7 +619,24 @@ class KeyChooserDialog(AsyncDialog):
 
     # ------------------------------------------------------------------ answers
 
+    def _label_secret(self) -> None:
+        t = self.translator
+        key = "keychooser.pin" if self.selected_token() is not None else "keychooser.password"
+        self.password_label.setText(t.text(key))
+        self.password_edit.setAccessibleName(t.text(key))
+
     def _on_ok(self) -> None:
+        token = self.selected_token()
+        if token is not None:
+            pin = self.password_edit.text()
+            if not pin:
+                self._say("keychooser.need_pin")
+                self.password_edit.setFocus()
+                return
+            self.password_edit.clear()
+            self.answer(KeyChoice.for_token(token.storage, pin, token.info.serial))
+            del pin
+            return
         path = self.selected_path()
         if path is None:
             self._say("keychooser.need_key")
@@ -487,6 +648,8 @@ class KeyChooserDialog(AsyncDialog):
             self.password_edit.setFocus()
             return
         self.password_edit.clear()
+        if self.recalled is not None and self.recalled != path:
+            self.recalled = None
         self.answer(KeyChoice(path, password))
         del password
 
@@ -508,14 +671,20 @@ class KeyChooserDialog(AsyncDialog):
         self.filters_label.setVisible(bool(filters))
         self.storage_label.setText(t.text("keychooser.storage"))
         self.storage_combo.clear()
+        present = {tok.storage: tok for tok in self._tokens.values()}
         for name in self.request.storages:
             if name in FILE_STORAGES:
                 self.storage_combo.addItem(t.text("keychooser.storage.file"), name)
+            elif name in present:
+                label = present[name].info.label
+                self.storage_combo.addItem(
+                    t.text("keychooser.storage.token", name=name, label=label), name
+                )
             else:
                 self.storage_combo.addItem(t.text("keychooser.storage.absent", name=name), name)
                 model = self.storage_combo.model()
                 if isinstance(model, QStandardItemModel):
-                    # No token support yet: listed so the person sees it, not choosable.
+                    # No token there: listed so the person sees it, not choosable.
                     model.item(self.storage_combo.count() - 1).setEnabled(False)
         self.storage_combo.setAccessibleName(t.text("keychooser.storage"))
         self.keys_label.setText(t.text("keychooser.keys_label"))
@@ -524,13 +693,14 @@ class KeyChooserDialog(AsyncDialog):
         self._refresh_empty()
         self.add_button.setText(t.text("keychooser.add"))
         self.add_button.setAccessibleName(t.text("keychooser.add"))
-        self.password_label.setText(t.text("keychooser.password"))
-        self.password_edit.setAccessibleName(t.text("keychooser.password"))
+        self._label_secret()
         self.ok_button.setText(t.text("keychooser.ok"))
         self.cancel_button.setText(
             t.text("keychooser.close") if self._final else t.text("keychooser.cancel")
         )
         self.block_button.setText(t.text("keychooser.block"))
+        self.remember_box.setText(t.text("keychooser.remember"))
+        self.remember_box.setAccessibleName(t.text("keychooser.remember"))
         for i in range(self.key_list.count()):
             self._refresh_item(self.key_list.item(i))
         if self._message_key is not None:

@@ -1,12 +1,13 @@
-"""*My keys*: the key files found, each certificate's owner, validity, status and chain; import,
-export the certificate, back up the key file, change its password.
+"""*My keys*: the key files and tokens found, each certificate's owner, validity, status and
+chain; import, export the certificate, back up the key file, change its password or a token's PIN.
 
 Key files come from the preselected ones, the recent ones and the configured folders, scanned
 in a pool thread (pages/key_scan.py). A key file's certificate is read only after its password
 is typed in a small dialog; the page keeps the certificate and chain, never the private key or
 the password. Revocation is asked of ``status_checker`` in a pool thread: by default OCSP, then
 CRL, at the certificate's AIA / CDP with a short timeout (service/verification.check_certificate);
-tests inject their own.
+tests inject their own. Tokens (widgets/token_panel.py) come from the app's TokenWatch: a token
+key's certificate, once read with the PIN, is shown here like a key file's.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from ...crypto.keystores import MAX_KEYSTORE_SIZE, load_pkcs12
 from ...crypto.revocation import RevocationStatus
 from ...service.verification import check_certificate
 from ..context import AppContext
+from ..dialogs.pin_change import TokenCertificate
 from ..i18n import Text, register
 from ..reissue_wizard import Mode, ReissueWizard
 from ..widgets.page_dialogs import PageDialogs
@@ -46,6 +48,7 @@ from ..widgets.page_errors import ErrorBox
 from ..widgets.page_identity import IdentityCard
 from ..widgets.page_password import ChangePasswordDialog, KeyPasswordDialog
 from ..widgets.page_tasks import run_blocking
+from ..widgets.token_panel import TokenPanel
 from .key_scan import ScanResult, scan
 
 register(
@@ -254,6 +257,7 @@ class KeysPage(QWidget):
         self.scan_result: ScanResult | None = None
         self.opened: dict[Path, OpenedKey] = {}
         self.status: dict[Path, RevocationStatus] = {}  # absent: being checked
+        self.token_status: dict[bytes, RevocationStatus] = {}  # by certificate fingerprint
         self.scans = 0  # finished scans (tests wait on it)
         # How a modal dialog is run; tests drive the dialog instead of blocking in exec().
         self.exec_dialog: Callable[[QDialog], int] = lambda dialog: dialog.exec()
@@ -266,7 +270,7 @@ class KeysPage(QWidget):
         self.list_label = QLabel()
         self.files = QListWidget()
         self.list_label.setBuddy(self.files)
-        self.files.currentItemChanged.connect(lambda *_: self._show_selected())
+        self.files.currentItemChanged.connect(lambda item, _: self._file_selected(item))
         self.files.itemActivated.connect(lambda _: self.open_selected())
         self.notice = QLabel()
         self.notice.setWordWrap(True)
@@ -316,6 +320,12 @@ class KeysPage(QWidget):
         row.addWidget(self.refresh_button)
         left_layout.addLayout(row)
         left_layout.addWidget(self.forgot_button)
+        self.token_panel: TokenPanel | None = None
+        if context.token_watch is not None:
+            self.token_panel = TokenPanel(context, context.token_watch, self.dialogs)
+            self.token_panel.selected.connect(self._token_selected)
+            self.token_panel.opened.connect(self._token_opened)
+            left_layout.addWidget(self.token_panel)
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -446,9 +456,61 @@ class KeysPage(QWidget):
         item = self.files.currentItem()
         return Path(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
 
+    def _file_selected(self, item: QListWidgetItem | None) -> None:
+        if item is not None and self.token_panel is not None:
+            self.token_panel.clear_selection()
+        self._show_selected()
+
+    def _token_selected(self, cert: TokenCertificate | None) -> None:
+        if cert is not None:
+            self.files.blockSignals(True)
+            self.files.setCurrentRow(-1)
+            self.files.blockSignals(False)
+        self._show_selected()
+
+    def _token_opened(self, _token: object, certs: tuple[TokenCertificate, ...]) -> None:
+        checker = self.status_checker
+        for cert in certs:
+            key = cert.certificate.fingerprint(hashes.SHA256())
+
+            def checked(status: RevocationStatus, key: bytes = key) -> None:
+                self.token_status[key] = status
+                self._show_selected()
+
+            def failed(error: Exception, key: bytes = key) -> None:
+                checked(RevocationStatus("unknown", "none", detail=str(error)), key)
+
+            def check(c: TokenCertificate = cert) -> RevocationStatus:
+                return checker(c.certificate, c.chain)
+
+            run_blocking(check, checked, failed, owner=self)
+
+    def _show_token_certificate(self, cert: TokenCertificate) -> None:
+        t = self.translator.text
+        token = self.token_panel.selected_token() if self.token_panel else None
+        self.open_button.setVisible(False)
+        for button in (self.backup_button, self.passwd_button, self.export_button):
+            button.setEnabled(False)
+        self.summary.setText(f"{token.info.label if token else ''}: {cert.alias}")
+        for widget in (self.card, self.status_label, self.chain_label, self.chain):
+            widget.setVisible(True)
+        self.details_label.setVisible(True)
+        self.details.setVisible(True)
+        self.card.set_identity(identity_of(cert.certificate))
+        status = self.token_status.get(cert.certificate.fingerprint(hashes.SHA256()))
+        self.status_label.setText(t("page.keys.status", status=self._describe_status(status)))
+        self.chain.clear()
+        for issuer in cert.chain:
+            self.chain.addItem(identity_of(issuer).common_name or issuer.subject.rfc4514_string())
+        self.details.setPlainText(certificate_details(cert.certificate))
+
     def _show_selected(self) -> None:
         t = self.translator.text
         path = self.selected_path()
+        token_cert = self.token_panel.selected_certificate() if self.token_panel else None
+        if path is None and token_cert is not None:
+            self._show_token_certificate(token_cert)
+            return
         opened = self.opened.get(path) if path else None
         has_file = path is not None
         self.open_button.setVisible(has_file and opened is None)
@@ -478,8 +540,10 @@ class KeysPage(QWidget):
         self.details.setPlainText(certificate_details(opened.certificate))
 
     def _status_text(self, path: Path) -> str:
+        return self._describe_status(self.status.get(path))
+
+    def _describe_status(self, status: RevocationStatus | None) -> str:
         t = self.translator.text
-        status = self.status.get(path)
         if status is None:
             return t("page.keys.status.checking")
         if status.status == "good":

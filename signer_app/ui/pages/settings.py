@@ -26,8 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...crypto.pkcs11 import GENERIC_STORAGE
 from ...service import remembered
 from ...service.settings import Settings
+from ...service.tokens import environment_registry
 from ..autostart import set_start_on_login
 from ..context import AppContext
 from ..i18n import LANGUAGE_NAMES, LANGUAGES, Text, register
@@ -82,6 +84,17 @@ register(
             "Сонда осы есептік жазбаға кіре алатын кез келген адам сіздің кілттеріңізбен "
             "құпиясөзсіз қол қоя алады. Мұны тек өзіңіз ғана пайдаланатын компьютерде "
             "қосыңыз. Жалғастыру керек пе?",
+        ),
+        "page.settings.module": Text(
+            "Generic PKCS#11 module", "Общий модуль PKCS#11", "Жалпы PKCS#11 модулі"
+        ),
+        "page.settings.module.none": Text(
+            "none (choose one in My keys)",
+            "не выбран (выберите в разделе «Мои ключи»)",
+            "таңдалмаған («Менің кілттерім» бөлімінде таңдаңыз)",
+        ),
+        "page.settings.module.forget": Text(
+            "Stop using this module", "Не использовать этот модуль", "Бұл модульді қолданбау"
         ),
         "page.settings.forget": Text(
             "Forget all remembered passwords",
@@ -158,6 +171,13 @@ class SettingsPage(QWidget):
         self.remember.toggled.connect(self._remember_toggled)
         self.forget = QPushButton()
         self.forget.clicked.connect(self.forget_passwords)
+        # The generic token module is chosen (and checked) in My keys; here it is seen and dropped.
+        self.module = QLabel()
+        self.module.setWordWrap(True)
+        self.forget_module = QPushButton()
+        self.forget_module.clicked.connect(self.drop_module)
+        if context.token_watch is not None:
+            context.token_watch.registry_changed.connect(self._registry_changed)
         self.info = QLabel()
         self.info.setWordWrap(True)
         self.error = ErrorBox(self.translator)
@@ -174,6 +194,11 @@ class SettingsPage(QWidget):
             self.labels[key] = label
             form.addRow(label, field)
         form.addRow("", self.save_urls)
+        module_label = QLabel()
+        module_label.setBuddy(self.forget_module)
+        self.labels["page.settings.module"] = module_label
+        form.addRow(module_label, self.module)
+        form.addRow("", self.forget_module)
         folder_label = QLabel()
         folder_label.setBuddy(self.folders)
         self.labels["page.settings.folders"] = folder_label
@@ -213,9 +238,11 @@ class SettingsPage(QWidget):
             (self.autostart, "page.settings.autostart"),
             (self.remember, "page.settings.remember"),
             (self.forget, "page.settings.forget"),
+            (self.forget_module, "page.settings.module.forget"),
         ):
             widget.setText(t(key))
             widget.setAccessibleName(t(key).rstrip("…"))
+        self._show_module()
         with_language = LANGUAGES.index(self.translator.language)
         if self.language.currentIndex() != with_language:
             self.language.blockSignals(True)
@@ -291,6 +318,26 @@ class SettingsPage(QWidget):
             self.remember.blockSignals(False)
             return
         self._save(remember_passwords=enabled)
+
+    def _registry_changed(self, _registry: object) -> None:
+        self._show_module()
+
+    def _show_module(self) -> None:
+        path = self.context.settings.pkcs11_modules.get(GENERIC_STORAGE)
+        self.module.setText(path or self.translator.text("page.settings.module.none"))
+        self.forget_module.setEnabled(path is not None)
+
+    def drop_module(self) -> None:
+        """Stop using the generic PKCS#11 module (the file itself is left alone)."""
+        modules = dict(self.context.settings.pkcs11_modules)
+        modules.pop(GENERIC_STORAGE, None)
+        saved = self._save(pkcs11_modules=modules)
+        if saved is None:
+            return
+        watch = self.context.token_watch
+        if watch is not None:
+            watch.set_registry(environment_registry(saved.pkcs11_modules))
+        self._show_module()
 
     def forget_passwords(self) -> None:
         """Delete every password kept in the OS keyring."""
