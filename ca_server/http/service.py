@@ -154,7 +154,8 @@ class CaService:
     def _pki(self) -> _Pki:
         certificates = {}
         root_crls = {}
-        for ca_id, ca in self.authorities.items():
+        # The GOST line is served like the others: its certificates' AIA and CDP name these.
+        for ca_id, ca in (*self.authorities.items(), *self._gost_authorities.items()):
             certificates[ca_id] = ca.certificate.public_bytes(serialization.Encoding.DER)
             root = ca.root or self.instance.root_certificate(ca_id)
             certificates[f"{ca_id}-root"] = root.public_bytes(serialization.Encoding.DER)
