@@ -4,7 +4,7 @@ Each parses, and its signature verifies with the signer certificate it carries, 
 GostAwareSignatureValidator that validation.py hands pyhanko-certvalidator: GOST 2015 responses
 of "OCSP RESPONDER" (GOST) 2022, an RSA response of the ҰКО 3.0 (RSA TEST) responder. The
 responders' certificates verify against NCA's test issuing CAs. The GOST 34.310-2004 messages
-(an OCSP response and the TSP token) are the subject of tests/crypto/test_gost2004.py.
+(an OCSP response and the TSP token) verify in tests/crypto/test_gost34311.py.
 Skipped, with the reason printed, where ../shared is absent.
 """
 
