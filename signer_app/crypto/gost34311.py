@@ -141,4 +141,26 @@ def gost34311(data: bytes) -> bytes:
     return gost_r_34_11_94(data, TEST_SBOX)
 
 
-__all__ = ["CRYPTOPRO_SBOX", "TEST_SBOX", "gost34311", "gost_r_34_11_94"]
+class Gost34311:
+    """A hashlib-like GOST 34.311-95 object for the streaming interfaces (algorithms.py).
+
+    It keeps what it is given and hashes at ``digest()``: only signed attributes, certificates
+    and small documents are ever verified with this verify-only family.
+    """
+
+    name = "gost34311"
+    digest_size = 32
+
+    def __init__(self, data: bytes = b"") -> None:
+        self._parts = [bytes(data)]
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        """Add ``data``."""
+        self._parts.append(bytes(data))
+
+    def digest(self) -> bytes:
+        """The hash of everything given so far."""
+        return gost34311(b"".join(self._parts))
+
+
+__all__ = ["CRYPTOPRO_SBOX", "TEST_SBOX", "Gost34311", "gost34311", "gost_r_34_11_94"]

@@ -3,8 +3,8 @@
 Which S-box: OpenSSL's gost provider computes GOST R 34.11-94 only with the CryptoPro S-box
 (``md_gost94``). NCA's hash is GOST R 34.11-94 with the standard's *test* S-box: the real test
 time-stamp token's messageDigest equals that hash of its TSTInfo and not md_gost94's, and NCA's
-2004 signatures (OCSP, TSA, certificates) verify over it. Tests that read ../shared skip with
-the reason printed where it is absent.
+2004 signatures (OCSP, TSA, certificates, the token as a CMS) verify over it. Tests that read
+../shared skip with the reason printed where it is absent.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from asn1crypto.keys import PublicKeyInfo
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
-from signer_app.crypto import gost
-from signer_app.crypto.algorithms import KeyAlgorithm
+from signer_app.crypto import cms, gost
+from signer_app.crypto.algorithms import DigestAlgorithm, KeyAlgorithm, scheme_for
+from signer_app.crypto.errors import UnsupportedAlgorithm
 from signer_app.crypto.gost34311 import CRYPTOPRO_SBOX, gost34311, gost_r_34_11_94
 from signer_app.crypto.gost_certvalidator import GOST_AWARE
 
@@ -152,3 +153,23 @@ def test_real_gost_2004_certificates_verify_against_uko_3_gost_test(
     signed = certificate(nca_vectors / name)
     assert gost.certificate_signed_by(signed, ca)
     assert not gost.certificate_signed_by(ca, signed)  # the other way round is no signature
+
+
+@pytest.mark.filterwarnings("ignore:Attribute's length")
+def test_ncas_gost_2004_time_stamp_token_verifies_with_our_cms_verifier(nca_vectors: Path) -> None:
+    token = (nca_vectors / "ncanode" / "tsp_token.bin").read_bytes()
+    checked = cms.verify(token)
+    assert checked.valid
+    (signer,) = checked.signers
+    assert signer.digest is DigestAlgorithm.GOST34311
+    assert signer.certificate is not None
+    assert "СЕРВИС МЕТКИ ВРЕМЕНИ" in signer.certificate.subject.rfc4514_string()
+    broken = cms.verify(token[:-1] + bytes([token[-1] ^ 1]))  # the signature's last byte
+    assert not broken.valid
+
+
+def test_gost_2004_stays_verify_only() -> None:
+    with pytest.raises(UnsupportedAlgorithm):
+        scheme_for(KeyAlgorithm.GOST2004)
+    with pytest.raises(UnsupportedAlgorithm):
+        scheme_for(KeyAlgorithm.GOST2015, DigestAlgorithm.GOST34311)
