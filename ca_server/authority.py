@@ -517,16 +517,16 @@ def _sign_and_insert(
 
 def _supersede(
     session: Session,
-    ca: CertificationAuthority,
+    ca_ids: Sequence[str],
     holder: Person,
     role: Role,
     new: Mapping[Purpose, IssuedCertificate],
     now: dt.datetime,
     actor: str,
 ) -> list[str]:
-    """Revoke the holder's other good certificates of this CA and role as superseded."""
+    """Revoke the holder's other good certificates of these CAs and role as superseded."""
     query = select(CertificateRecord).where(
-        CertificateRecord.ca_id == ca.id,
+        CertificateRecord.ca_id.in_(list(ca_ids)),
         CertificateRecord.iin == holder.iin,
         CertificateRecord.role == role.value,
         CertificateRecord.status == GOOD,
@@ -616,6 +616,8 @@ def _issue_all(
                 f"{role.value} certificates come from {registry.ROLE_CA[role]}, not {ca.id}",
             )
         checked = [(purpose, check_csr(csr)) for purpose, csr in csrs]
+        # New keys of either family replace the holder's keys of both (NAC and its GOST line).
+        lines = [ca.id, *([ca.gost.id] if ca.gost is not None else [])]
         ca = _issuer_for(ca, [csr for _, csr in checked])
         for _, csr in checked:
             _check_subject(csr, iin, bin_)
@@ -634,7 +636,7 @@ def _issue_all(
             for purpose, csr in checked:
                 issued[purpose] = _sign_and_insert(session, ca, holder, role, purpose, csr, moment)
             superseded = (
-                _supersede(session, ca, holder, role, issued, moment, grant.actor)
+                _supersede(session, lines, holder, role, issued, moment, grant.actor)
                 if grant.supersede
                 else []
             )

@@ -69,7 +69,7 @@ from ca_server.responder_keys import (
     build_service_certificate,
     service_subject,
 )
-from signer_app.crypto import der
+from signer_app.crypto import der, gost
 from signer_app.crypto.algorithms import DigestAlgorithm
 from signer_app.crypto.keystores import SoftwareKey
 
@@ -92,7 +92,8 @@ DEFAULT_VALIDITY = dt.timedelta(hours=1)
 MAX_NONCE_LENGTH = 32  # RFC 8954 §2.1
 MAX_REQUESTS = 16
 
-ResponderKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+# GOST: the GOST issuing CA answers for its own certificates (see OcspSigner).
+ResponderKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | gost.GostPrivateKey
 
 
 class TryLater(Exception):
@@ -173,9 +174,23 @@ def _public_der(key: PublicKeyTypes) -> bytes:
     )
 
 
+def _certificate_spki(certificate: x509.Certificate) -> bytes:
+    """The DER SubjectPublicKeyInfo of a certificate, GOST keys included (unknown to OpenSSL)."""
+    gost_key = gost.public_key_from_certificate(certificate)
+    if gost_key is not None:
+        return gost_key.subject_public_key_info()
+    return _public_der(certificate.public_key())
+
+
+def _key_spki(key: ResponderKey) -> bytes:
+    if isinstance(key, gost.GostPrivateKey):
+        return key.public_key.subject_public_key_info()
+    return _public_der(key.public_key())
+
+
 def _key_bits(certificate: x509.Certificate) -> bytes:
     """The subjectPublicKey BIT STRING's bits (what issuerKeyHash and a byKey responder ID hash)."""
-    spki = _public_der(certificate.public_key())
+    spki = _certificate_spki(certificate)
     start, stop, _ = der.expect(spki, 0, len(spki), der.SEQUENCE)
     _, (tag, _, bits_start, bits_stop, _) = der.items(spki, start, stop)
     if tag != _BIT_STRING:
@@ -188,10 +203,15 @@ def _check_responder(
 ) -> None:
     if certificate == issuer:
         return  # the CA answers for itself
-    try:
-        certificate.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature) as error:
-        raise ValueError(f"the responder certificate is not from CA {issuer_name!r}") from error
+    if gost.public_key_from_certificate(issuer) is not None:
+        if not gost.certificate_signed_by(certificate, issuer):
+            raise ValueError(f"the responder certificate is not from CA {issuer_name!r}")
+    else:
+        try:
+            certificate.verify_directly_issued_by(issuer)
+        except (ValueError, TypeError, InvalidSignature) as error:
+            message = f"the responder certificate is not from CA {issuer_name!r}"
+            raise ValueError(message) from error
     try:
         eku = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
@@ -202,6 +222,8 @@ def _check_responder(
 
 _SHA256_RSA = der.sequence(der.oid("1.2.840.113549.1.1.11"), der.null())
 _SHA256_ECDSA = der.sequence(der.oid("1.2.840.10045.4.3.2"))
+# NCA's GOST 2015 signature algorithm, with NULL parameters as in its certificates and CRLs.
+_GOST2015_512 = der.sequence(der.oid(gost.GOST2015_512_SIGNATURE_OID), der.null())
 
 
 @dataclass(frozen=True)
@@ -210,6 +232,8 @@ class OcspSigner:
 
     The certificate must be issued by each CA in `issuers` and carry the OCSPSigning EKU, or be
     that CA's own certificate; this is checked here, so a misconfiguration fails at start-up.
+    A GOST 2015 key signs with Streebog-512 and NCA's signature OID: the GOST issuing CA answers
+    for itself (RFC 6960 §4.2.2.2 case 1), since the RSA responder is not authorised for it.
     """
 
     certificate: x509.Certificate
@@ -220,9 +244,11 @@ class OcspSigner:
     _fixed: tuple[bytes, bytes, bytes] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-            raise TypeError("the responder key must be an RSA or EC private key")
-        if _public_der(self.private_key.public_key()) != _public_der(self.certificate.public_key()):
+        if not isinstance(
+            self.private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | gost.GostPrivateKey
+        ):
+            raise TypeError("the responder key must be an RSA, EC or GOST 2015 private key")
+        if _key_spki(self.private_key) != _certificate_spki(self.certificate):
             raise ValueError("the responder key does not match the responder certificate")
         if not self.issuers:
             raise ValueError("a responder answers for at least one CA")
@@ -238,8 +264,12 @@ class OcspSigner:
                 index[algorithm, name_hash, key_hash] = name
         key_hash = hashlib.sha1(_key_bits(self.certificate), usedforsecurity=False).digest()
         responder_id = der.tlv(_CONTEXT_2, der.octet_string(key_hash))  # byKey
-        is_rsa = isinstance(self.private_key, rsa.RSAPrivateKey)
-        signature_algorithm = _SHA256_RSA if is_rsa else _SHA256_ECDSA
+        if isinstance(self.private_key, gost.GostPrivateKey):
+            signature_algorithm = _GOST2015_512
+        elif isinstance(self.private_key, rsa.RSAPrivateKey):
+            signature_algorithm = _SHA256_RSA
+        else:
+            signature_algorithm = _SHA256_ECDSA
         certificates = der.tlv(
             _CONTEXT_0, der.sequence(self.certificate.public_bytes(serialization.Encoding.DER))
         )
@@ -252,7 +282,10 @@ class OcspSigner:
         return self._index.get((algorithm, name_hash, key_hash))
 
     def sign(self, data: bytes) -> bytes:
-        """The responder's signature over `data` (SHA-256 with its RSA or EC key)."""
+        """The responder's signature over `data` (SHA-256 with its RSA or EC key, Streebog-512
+        with a GOST key)."""
+        if isinstance(self.private_key, gost.GostPrivateKey):
+            return self.private_key.sign(data, DigestAlgorithm.STREEBOG512)
         return SoftwareKey(self.private_key).sign(data, DigestAlgorithm.SHA256)
 
 

@@ -1,10 +1,11 @@
 """`qalam reissue`, `qalam renew` and `qalam operator`: the re-issue flows on the command line.
 
-Citizen: ``reissue --iin IIN --code CODE --out DIR`` (a PSC code), ``renew --key AUTH.p12 --out
-DIR`` (self-service with the still-valid AUTH key), ``reissue --resume`` (finish one whose
-answer was lost). Operator: ``operator login --key OPERATOR_AUTH.p12`` signs the CA's
-challenge with the GOV CA key (no password goes to the CA), then ``find``, ``revoke``, ``code``,
-``logout``. Passwords come from a file, the environment or the terminal, never from argv.
+Citizen: ``reissue --iin IIN --code CODE --out DIR [--kind gost]`` (a PSC code),
+``renew --key AUTH.p12 --out DIR`` (self-service with the still-valid AUTH key, keeping its
+kind), ``reissue --resume`` (finish one whose answer was lost). Operator: ``operator login
+--key OPERATOR_AUTH.p12`` signs the CA's challenge with the GOV CA key (no password goes to the
+CA), then ``find``, ``revoke``, ``code``, ``logout``. Passwords come from a file, the
+environment or the terminal, never from argv.
 
 The operator's session token is kept in ``<data dir>/operator-session.json`` (0600) until
 ``logout`` or its expiry (the CA's sessions are short): a bearer token, not a password.
@@ -90,7 +91,7 @@ def cmd_reissue(args: argparse.Namespace) -> int:
         args.code,
         password,
         Path(args.out),
-        kind=args.key_kind,
+        kind=args.key_kind or "rsa",
         encryption="legacy" if args.legacy else "aes",
         step=_say,
     )
@@ -213,7 +214,15 @@ def add_parsers(sub: Any, data_help: str) -> None:
     def new_keys(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--out", help="folder for the new key files (nothing is overwritten)")
         parser.add_argument("--new-password-file", help="else QALAM_NEW_PASSWORD or a prompt")
-        parser.add_argument("--key-kind", choices=("rsa", "ec"), default="rsa")
+        parser.add_argument(
+            "--kind",
+            "--key-kind",
+            dest="key_kind",
+            choices=reissue.KINDS,
+            default=None,
+            help="gost: GOST 34.10-2015 keys in GOST512_*.p12 files, as NCA issues today; "
+            "rsa (the default for a code) or ec; a renewal keeps the current key's kind",
+        )
         parser.add_argument(
             "--legacy", action="store_true", help="3DES key files, for old Kalkan-based tools"
         )

@@ -25,7 +25,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ca_server import tsa
-from ca_server.authority import CertificationAuthority, IssuedPair, status_lookup
+from ca_server.authority import (
+    CertificationAuthority,
+    GostCaSigner,
+    IssuedPair,
+    status_lookup,
+)
 from ca_server.db import REVOKED, Authority, CertificateRecord, Database, next_counter
 from ca_server.errors import CaError
 from ca_server.instance import Instance
@@ -109,8 +114,8 @@ class CaService:
         self._check_database(instance)
         # Opening every key now: a wrong passphrase fails at start-up, not at the first request.
         self.authorities: Mapping[str, CertificationAuthority] = dict(instance.authorities)
-        # GOST issuing CAs issue through their RSA sibling (enrollment) and have no responders
-        # of their own yet; they are known here so an enrolment's reply can name them.
+        # GOST issuing CAs issue through their RSA sibling (enrollment); they are known here so
+        # an enrolment's reply can name them, and each answers OCSP for itself (below).
         self._gost_authorities = {
             ca_id: instance.authority(ca_id) for ca_id in instance.config.gost_authorities
         }
@@ -125,6 +130,17 @@ class CaService:
                     validity=settings.ocsp_response_validity,
                 )
             )
+        for ca_id, ca in self._gost_authorities.items():
+            if isinstance(ca.signer, GostCaSigner):
+                # The RSA responder is not authorised for the GOST line: the GOST CA signs.
+                signers.append(
+                    OcspSigner(
+                        ca.certificate,
+                        ca.signer.private_key,
+                        {ca_id: ca.certificate},
+                        validity=settings.ocsp_response_validity,
+                    )
+                )
         self.ocsp = CachedResponder(
             signers,
             status_lookup(self.db),
@@ -154,10 +170,13 @@ class CaService:
     def _pki(self) -> _Pki:
         certificates = {}
         root_crls = {}
-        for ca_id, ca in self.authorities.items():
+        # The GOST line is served like the others: its certificates' AIA and CDP name these.
+        for ca_id, ca in (*self.authorities.items(), *self._gost_authorities.items()):
             certificates[ca_id] = ca.certificate.public_bytes(serialization.Encoding.DER)
             root = ca.root or self.instance.root_certificate(ca_id)
             certificates[f"{ca_id}-root"] = root.public_bytes(serialization.Encoding.DER)
+            root_crls[ca_id] = self.instance.root_crl(ca_id)
+        for ca_id in self._gost_authorities:
             root_crls[ca_id] = self.instance.root_crl(ca_id)
         return _Pki(certificates, root_crls)
 
@@ -193,7 +212,7 @@ class CaService:
                 select(func.count())
                 .select_from(CertificateRecord)
                 .where(
-                    CertificateRecord.ca_id.in_(list(self.authorities)),
+                    CertificateRecord.ca_id.in_([*self.authorities, *self._gost_authorities]),
                     CertificateRecord.status == REVOKED,
                 )
             )

@@ -34,6 +34,13 @@ class DigestAlgorithm(enum.Enum):
         "urn:ietf:params:xml:ns:pkigovkz:xmlsec:algorithms:gostr34112015-512",
         64,
     )
+    # GOST 34.311-95, the hash of NCA's GOST 34.310-2004 signatures (verify only; gost34311.py).
+    GOST34311 = (
+        "gost34311",
+        "1.2.398.3.10.1.3.1",
+        "http://www.w3.org/2001/04/xmldsig-more#gost34311",
+        32,
+    )
 
     def __init__(self, hashlib_name: str, oid: str, xml_uri: str, size: int) -> None:
         self.hashlib_name = hashlib_name
@@ -47,11 +54,15 @@ class DigestAlgorithm(enum.Enum):
             from .gost import Streebog  # gost.py imports this module
 
             return Streebog(self.hashlib_name)
+        if self is DigestAlgorithm.GOST34311:
+            from .gost34311 import Gost34311
+
+            return Gost34311()
         return hashlib.new(self.hashlib_name)
 
     def digest(self, data: bytes) -> bytes:
         """The digest of ``data`` in one call."""
-        if self is DigestAlgorithm.STREEBOG512:
+        if self in (DigestAlgorithm.STREEBOG512, DigestAlgorithm.GOST34311):
             return bytes(self.new_with(data).digest())
         return hashlib.new(self.hashlib_name, data).digest()
 
@@ -148,6 +159,14 @@ _SCHEMES: dict[tuple[KeyAlgorithm, DigestAlgorithm], SignatureScheme] = {
         "1.2.398.3.10.1.1.2.3.2",
         True,  # NULL parameters, as in NCA's own certificates
         "urn:ietf:params:xml:ns:pkigovkz:xmlsec:algorithms:gostr34102015-gostr34112015-512",
+    ),
+    # Verify only: scheme_for refuses GOST 2004 (no DEFAULT_DIGEST), so nothing signs with it.
+    (KeyAlgorithm.GOST2004, DigestAlgorithm.GOST34311): SignatureScheme(
+        KeyAlgorithm.GOST2004,
+        DigestAlgorithm.GOST34311,
+        "1.2.398.3.10.1.1.1.2",
+        True,
+        "http://www.w3.org/2001/04/xmldsig-more#gost34310-gost34311",
     ),
 }
 

@@ -9,6 +9,8 @@ Libraries, and why these:
   Jacobian coordinates with a precomputed generator table, GMP through ``gmpy2`` when present).
   ``gostcrypto``'s own signer does affine double-and-add with a recursive inverse per step and
   is some 50-100 times slower; we use its curve tables, not its arithmetic.
+* GOST 34.311-95, the hash of the 2004 family, is gost34311.py's (by hand: GOST R 34.11-94 with
+  the test S-box, which no maintained library offers; OpenSSL's md_gost94 is the CryptoPro one).
 
 Written by hand, because they are NCA's own conventions and no library knows them
 (shared/KZ_PKI_NOTES.md §2.5, §2.8, verified on NCA's real test files and certificates):
@@ -316,10 +318,12 @@ class GostPublicKey:
         return verify_int(self.curve, point, _le(digest_value), *pair)
 
     def verify(self, signature: bytes, data: bytes) -> bool:
-        """Whether the signature signs ``data``: Streebog-512 for 2015 keys."""
-        if self.algorithm is not KeyAlgorithm.GOST2015:
-            # GOST 34.311-95, the 2004 family's hash, is in no maintained library yet.
-            return False
+        """Whether the signature signs ``data``: Streebog-512 for 2015 keys, GOST 34.311-95
+        (gost34311.py) for 2004 keys."""
+        if self.algorithm is KeyAlgorithm.GOST2004:
+            from .gost34311 import gost34311  # pure Python, loaded only for the old family
+
+            return self.verify_digest(signature, gost34311(data))
         return self.verify_digest(signature, streebog512(data))
 
 

@@ -52,11 +52,20 @@ class Streebog512Hash(hashes.HashAlgorithm):
     block_size = 64
 
 
+class Gost34311Hash(hashes.HashAlgorithm):
+    """Names GOST 34.311-95 where a `cryptography` hash object is expected (verify only)."""
+
+    name = "gost34311"
+    digest_size = 32
+    block_size = 32
+
+
 _HASHES: dict[DigestAlgorithm, type[hashes.HashAlgorithm]] = {
     DigestAlgorithm.SHA256: hashes.SHA256,
     DigestAlgorithm.SHA384: hashes.SHA384,
     DigestAlgorithm.SHA512: hashes.SHA512,
     DigestAlgorithm.STREEBOG512: Streebog512Hash,
+    DigestAlgorithm.GOST34311: Gost34311Hash,
 }
 
 # Files larger than this are not key files; refusing early keeps a wrong pick cheap.

@@ -61,12 +61,18 @@ def signature_ok(
     except InvalidSignature:
         return False
     if isinstance(public_key, gost.GostPublicKey) and public_key.algorithm is family:
-        if family is not KeyAlgorithm.GOST2015:
-            return False  # 2004 needs GOST 34.311-95, which no maintained library has
+        # The scheme table pairs GOST 2015 with Streebog-512 and GOST 2004 with 34.311-95 only.
+        own = (
+            DigestAlgorithm.STREEBOG512
+            if family is KeyAlgorithm.GOST2015
+            else DigestAlgorithm.GOST34311
+        )
         if isinstance(algorithm, utils.Prehashed):
-            digest = data  # the scheme table pairs GOST 2015 with Streebog-512 only
-        elif algorithm.name == DigestAlgorithm.STREEBOG512.hashlib_name:
-            digest = DigestAlgorithm.STREEBOG512.digest(data)
+            if algorithm.digest_size != own.size:
+                return False
+            digest = data
+        elif algorithm.name == own.hashlib_name:
+            digest = own.digest(data)
         else:
             return False
         return public_key.verify_digest(signature, digest)

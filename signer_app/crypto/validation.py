@@ -58,6 +58,7 @@ from pyhanko_certvalidator.policy_decl import (
 
 from . import cms, tsp, xmldsig
 from .errors import QalamError
+from .gost_certvalidator import GOST_AWARE
 from .identity import Identity, identity_of
 from .revocation import (
     RevocationCache,
@@ -387,6 +388,7 @@ class _Run:
             other_certs=[*self.extra, *self._fetched()],
             moment=moment,
             allow_fetching=self.online,
+            signature_validator=GOST_AWARE,  # NCA's GOST line: certificates, OCSP, CRLs
             **options,
         )
 

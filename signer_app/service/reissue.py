@@ -26,15 +26,17 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from ..crypto import cms
+from ..crypto import cms, csr, gost, gost_pkcs8
+from ..crypto.algorithms import KeyAlgorithm
 from ..crypto.atomicfile import atomic_write
 from ..crypto.errors import CorruptKeyStore, InvalidInput, WrongPassword
+from ..crypto.gost_pkcs12 import gost_file_name
 from ..crypto.identity import is_valid_iin
 from ..crypto.keystores import Encryption, KeyEntry, open_pkcs12, write_pkcs12
 from .ca_client import CaClient, Issued
@@ -44,8 +46,10 @@ PENDING_DIR = "pending"
 PENDING_VERSION = 1
 RENEWAL_MAGIC = b"qalam-ca renewal request v1\n"  # ca_server.enrollment.renewal_request's format
 
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | gost.GostPrivateKey
 Step = Callable[[str], None]
+KeyKind = Literal["rsa", "ec", "gost"]
+KINDS: tuple[KeyKind, ...] = ("rsa", "ec", "gost")
 
 
 @dataclass(frozen=True)
@@ -58,8 +62,18 @@ class NewKeys:
     csr_sign: bytes
 
     @property
+    def kind(self) -> KeyKind:
+        """The family of both keys."""
+        return kind_of(self.auth)
+
+    @property
     def names(self) -> tuple[str, str]:
-        """NCA's file names: AUTH_RSA256_<key id>.p12 and RSA256_<key id>.p12 (KZ_PKI.md)."""
+        """NCA's file names: AUTH_RSA256_<key id>.p12 and RSA256_<key id>.p12, or
+        AUTH_GOST512_<key id>.p12 and GOST512_<key id>.p12 (KZ_PKI_NOTES.md §2.8)."""
+        if isinstance(self.auth, gost.GostPrivateKey) and isinstance(
+            self.sign, gost.GostPrivateKey
+        ):
+            return gost_file_name(self.auth, auth=True), gost_file_name(self.sign)
         family = "RSA256" if isinstance(self.auth, rsa.RSAPrivateKey) else "ECDSA256"
         return f"AUTH_{family}_{key_id(self.auth)}.p12", f"{family}_{key_id(self.sign)}.p12"
 
@@ -76,29 +90,58 @@ class Reissued:
 
 def key_id(key: PrivateKey) -> str:
     """The key's SubjectKeyIdentifier in hex (RFC 5280 method 1), as the CA records it."""
+    if isinstance(key, gost.GostPrivateKey):
+        return key.public_key.key_identifier().hex()
     return x509.SubjectKeyIdentifier.from_public_key(key.public_key()).digest.hex()
 
 
+def kind_of(key: PrivateKey) -> KeyKind:
+    """ "gost", "ec" or "rsa": the family of a key made here."""
+    if isinstance(key, gost.GostPrivateKey):
+        return "gost"
+    return "ec" if isinstance(key, ec.EllipticCurvePrivateKey) else "rsa"
+
+
+# A renewal keeps the family of the key it renews; a GOST 2004 key (verify-only here, and no
+# longer issued by NCA) renews into GOST 2015, the only GOST NCA issues today.
+_RENEWED_KIND: dict[KeyAlgorithm, KeyKind] = {
+    KeyAlgorithm.RSA: "rsa",
+    KeyAlgorithm.EC: "ec",
+    KeyAlgorithm.GOST2015: "gost",
+    KeyAlgorithm.GOST2004: "gost",
+}
+
+
+def renewal_kind(current_auth: KeyEntry) -> KeyKind:
+    """The kind of the new keys when ``current_auth`` is renewed: the same family."""
+    return _RENEWED_KIND[current_auth.key.algorithm]
+
+
+def _request(key: PrivateKey) -> bytes:
+    if isinstance(key, gost.GostPrivateKey):
+        return csr.build_csr(key.public_key.subject_public_key_info(), key)
+    request = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([]))
+    return request.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
 def generate(kind: str = "rsa") -> NewKeys:
-    """Two new key pairs ("rsa": RSA-2048, "ec": P-256) and a CSR for each.
+    """Two new key pairs ("rsa": RSA-2048, "ec": P-256, "gost": GOST 34.10-2015 512) and a
+    CSR for each.
 
     The CSRs name nobody: the CA takes the subject from its registry (ca_server/authority.py).
     """
-    if kind not in ("rsa", "ec"):
-        raise InvalidInput(kind, reason='the key kind is "rsa" or "ec"')
+    if kind not in KINDS:
+        raise InvalidInput(kind, reason='the key kind is "rsa", "ec" or "gost"')
 
     def one() -> PrivateKey:
+        if kind == "gost":
+            return gost.generate_private_key()
         if kind == "ec":
             return ec.generate_private_key(ec.SECP256R1())
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
     auth, sign = one(), one()
-
-    def csr(key: PrivateKey) -> bytes:
-        request = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([]))
-        return request.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
-
-    return NewKeys(auth, sign, csr(auth), csr(sign))
+    return NewKeys(auth, sign, _request(auth), _request(sign))
 
 
 def renewal_request(iin: str, csr_auth: bytes, csr_sign: bytes) -> bytes:
@@ -123,6 +166,9 @@ def pending_files(data_dir: Path) -> list[Path]:
 
 
 def _encrypted(key: PrivateKey, password: str) -> str:
+    if isinstance(key, gost.GostPrivateKey):
+        # `cryptography` cannot serialise a GOST key: the same PBES2 PEM, put together by hand.
+        return gost_pkcs8.encrypt_private_key(key, password.encode("utf-8")).decode("ascii")
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -130,7 +176,12 @@ def _encrypted(key: PrivateKey, password: str) -> str:
     ).decode("ascii")
 
 
-def _decrypted(pem: str, password: str) -> PrivateKey:
+def _decrypted(pem: str, password: str, kind: str) -> PrivateKey:
+    if kind == "gost":
+        try:
+            return gost_pkcs8.decrypt_private_key(pem.encode("ascii"), password.encode("utf-8"))
+        except ValueError:
+            raise WrongPassword("pending re-issue keys") from None
     try:
         key = serialization.load_pem_private_key(pem.encode("ascii"), password.encode("utf-8"))
     except ValueError:
@@ -149,6 +200,11 @@ class Pending:
     out_dir: Path
     encryption: Encryption
     record: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        """ "gost" for GOST keys; "rsa" or "ec" (files written before GOST said nothing)."""
+        return str(self.record.get("kind", "rsa"))
 
     @classmethod
     def read(cls, path: Path) -> Pending:
@@ -169,8 +225,8 @@ class Pending:
 
     def keys(self, password: str) -> NewKeys:
         """The pending keys, opened with the new password."""
-        auth = _decrypted(self.record["auth_key"], password)
-        sign = _decrypted(self.record["sign_key"], password)
+        auth = _decrypted(self.record["auth_key"], password, self.kind)
+        sign = _decrypted(self.record["sign_key"], password, self.kind)
         return NewKeys(
             auth,
             sign,
@@ -198,6 +254,7 @@ def _write_pending(
         "iin": iin,
         "out_dir": str(out_dir.resolve()),
         "encryption": encryption,
+        "kind": keys.kind,
         "auth_key": _encrypted(keys.auth, password),
         "sign_key": _encrypted(keys.sign, password),
         "csr_auth": base64.b64encode(keys.csr_auth).decode("ascii"),
@@ -240,6 +297,12 @@ def _save(
 
 
 def _spki(key: PrivateKey | x509.Certificate) -> bytes:
+    if isinstance(key, gost.GostPrivateKey):
+        return key.public_key.subject_public_key_info()
+    if isinstance(key, x509.Certificate):
+        gost_key = gost.public_key_from_certificate(key)
+        if gost_key is not None:
+            return gost_key.subject_public_key_info()
     public = key.public_key()
     return public.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -317,7 +380,8 @@ def with_code(
     encryption: Encryption = "aes",
     step: Step = lambda _: None,
 ) -> Reissued:
-    """New keys for a PSC one-time code (the CA revokes the old certificates as superseded)."""
+    """New keys for a PSC one-time code (the CA revokes the old certificates as superseded);
+    ``kind`` "gost" makes GOST 2015 keys in NCA's GOST512_*.p12 files."""
     keys, pending = _start(data_dir, iin, password, out_dir, kind, encryption, step)
     step("asking the certification centre")
     with _refusal_clears(pending):
@@ -334,12 +398,14 @@ def renew(
     password: str,
     out_dir: Path,
     *,
-    kind: str = "rsa",
+    kind: str | None = None,
     encryption: Encryption = "aes",
     step: Step = lambda _: None,
 ) -> Reissued:
-    """New keys for a request signed with the person's still-valid AUTH key."""
-    keys, pending = _start(data_dir, iin, password, out_dir, kind, encryption, step)
+    """New keys for a request signed with the person's still-valid AUTH key; unless ``kind``
+    says otherwise, of the same family as that key (GOST renews into GOST, RSA into RSA)."""
+    chosen = renewal_kind(current_auth) if kind is None else kind
+    keys, pending = _start(data_dir, iin, password, out_dir, chosen, encryption, step)
     step("signing the request with the current AUTH key")
     signature = cms.sign(renewal_request(iin, keys.csr_auth, keys.csr_sign), current_auth)
     step("asking the certification centre")
@@ -420,6 +486,8 @@ def recover_issued(
 
 
 __all__ = [
+    "KINDS",
+    "KeyKind",
     "NewKeys",
     "Pending",
     "Reissued",
@@ -429,10 +497,12 @@ __all__ = [
     "generate",
     "issued_for_keys",
     "key_id",
+    "kind_of",
     "on_refusal",
     "pending_files",
     "recover_issued",
     "renew",
+    "renewal_kind",
     "renewal_request",
     "resume",
     "with_code",

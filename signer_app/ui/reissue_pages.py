@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QRadioButton,
     QVBoxLayout,
     QWidget,
 )
@@ -55,6 +56,27 @@ register(
             "компьютерде жасалады; жабық кілттер ешқайда жіберілмейді.",
         ),
         "reissue.code.iin": Text("IIN", "ИИН", "ЖСН"),
+        "reissue.kind.label": Text("Key type", "Тип ключей", "Кілт түрі"),
+        "reissue.kind.gost": Text(
+            "GOST 2015 (recommended)", "ГОСТ 2015 (рекомендуется)", "ГОСТ 2015 (ұсынылады)"
+        ),
+        "reissue.kind.gost_note": Text(
+            "The national algorithm the certification centre issues today; every Kazakh portal "
+            "accepts it.",
+            "Национальный алгоритм, который удостоверяющий центр выдаёт сегодня; его принимают "
+            "все казахстанские порталы.",
+            "Куәландырушы орталық бүгін беретін ұлттық алгоритм; оны барлық қазақстандық "
+            "порталдар қабылдайды.",
+        ),
+        "reissue.kind.rsa": Text("RSA", "RSA", "RSA"),
+        "reissue.kind.rsa_note": Text(
+            "The international algorithm: choose it only if a program you use cannot read GOST "
+            "keys.",
+            "Международный алгоритм: выбирайте его, только если ваша программа не читает "
+            "ключи ГОСТ.",
+            "Халықаралық алгоритм: оны тек сіз қолданатын бағдарлама ГОСТ кілттерін оқи "
+            "алмаса таңдаңыз.",
+        ),
         "reissue.code.code": Text("One-time code", "Одноразовый код", "Бір реттік код"),
         "reissue.code.hint": Text(
             "The code looks like ABCD-EFGH-JKMN-PQRS; dashes and letter case do not matter.",
@@ -411,7 +433,8 @@ class Page(QWidget):
 
 
 class CodePage(Page):
-    """IIN (checked as it is typed) and the one-time code from the PSC."""
+    """IIN (checked as it is typed), the one-time code from the PSC, and the kind of the new
+    keys (GOST 2015 unless the person picks RSA; a renewal keeps the old kind and asks nothing)."""
 
     name = "code"
     title_key = "reissue.code.title"
@@ -431,6 +454,17 @@ class CodePage(Page):
         form.addRow("", self.iin_state)
         form.addRow(self.code_label, self.code)
         form.addRow("", self.code_hint)
+        self.gost = QRadioButton()
+        self.gost.setObjectName("kind.gost")
+        self.gost.setChecked(True)  # what NCA issues to every new applicant since 2024
+        self.rsa = QRadioButton()
+        self.rsa.setObjectName("kind.rsa")
+        self.gost_note, self.rsa_note = _wrapped(), _wrapped()
+        self.kind_label = QLabel()
+        form.addRow(self.kind_label, self.gost)
+        form.addRow("", self.gost_note)
+        form.addRow("", self.rsa)
+        form.addRow("", self.rsa_note)
         self.layout_.addLayout(form)
         self.layout_.addStretch()
         self.iin.textChanged.connect(self._update)
@@ -453,6 +487,10 @@ class CodePage(Page):
         """A valid IIN and something that may be a code."""
         return is_valid_iin(self.iin.text()) and len(self.code.text().strip()) >= 4
 
+    def kind(self) -> str:
+        """The kind of keys chosen, as service/reissue.py names it: "gost" or "rsa"."""
+        return "rsa" if self.rsa.isChecked() else "gost"
+
     def retranslate(self) -> None:
         """Rewrite every string in the current language."""
         t = self.translator.text
@@ -460,6 +498,11 @@ class CodePage(Page):
         self.iin_label.setText(t("reissue.code.iin"))
         self.code_label.setText(t("reissue.code.code"))
         self.code_hint.setText(t("reissue.code.hint"))
+        self.kind_label.setText(t("reissue.kind.label"))
+        self.gost.setText(t("reissue.kind.gost"))
+        self.gost_note.setText(t("reissue.kind.gost_note"))
+        self.rsa.setText(t("reissue.kind.rsa"))
+        self.rsa_note.setText(t("reissue.kind.rsa_note"))
         self.code.setPlaceholderText("XXXX-XXXX-XXXX-XXXX")
         self.iin.setPlaceholderText("850101300124")
         self._update()

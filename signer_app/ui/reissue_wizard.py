@@ -1,7 +1,7 @@
 """The re-issue wizard: new keys for a PSC one-time code, or renewal with the current AUTH key.
 
 Two modes over the same pages (reissue_pages.py):
-* ``mode="code"``  IIN + code -> new password -> folder -> progress -> done;
+* ``mode="code"``  IIN + code + key type -> new password -> folder -> progress -> done;
 * ``mode="renew"`` current AUTH key + its password -> new password -> folder -> progress -> done.
 A re-issue left pending by an earlier run (the answer was lost, Qalam was closed) is offered
 first. The service calls block (key generation, HTTP), so they run on a pool thread
@@ -163,6 +163,7 @@ class ReissueWizard(QDialog):
         self._entry: KeyEntry | None = None
         self._iin = ""
         self._code: str | None = None
+        self._kind = "gost"  # the code path's choice; a renewal keeps the old key's kind
         self._password = ""
         self._pending: Path | None = None
         self._pending_before: set[Path] = set()
@@ -318,6 +319,7 @@ class ReissueWizard(QDialog):
         if page is self.code_page:
             self._iin = self.code_page.iin.text()
             self._code = self.code_page.code.text().strip()
+            self._kind = self.code_page.kind()
             self.password_page.set_iin(self._iin)
             self._show(self.password_page)
         elif page is self.current_page:
@@ -421,11 +423,11 @@ class ReissueWizard(QDialog):
         data_dir = self.context.data_dir
         iin, password, out_dir = self._iin, self._password, self.folder_page.path()
         if self.mode == "code":
-            code = self._code or ""
+            code, kind = self._code or "", self._kind
 
             def work(step: Step) -> reissue.Reissued:
                 return reissue.with_code(
-                    client, data_dir, iin, code, password, out_dir, step=step
+                    client, data_dir, iin, code, password, out_dir, kind=kind, step=step
                 )
 
         else:

@@ -21,6 +21,7 @@ from pytestqt.qtbot import QtBot
 from reissue_screens import ARTIFACTS, LANGUAGES, WIZARD_PAGES, assert_not_blank, render_under_xvfb
 
 from ca_server import registry
+from signer_app.crypto.algorithms import KeyAlgorithm
 from signer_app.crypto.identity import identity_of
 from signer_app.crypto.keystores import open_pkcs12
 from signer_app.service import reissue
@@ -513,6 +514,60 @@ def test_renewal_signs_with_the_current_auth_key(
     assert identity_of(open_pkcs12(done.auth_path, NEW_PASSWORD).entry.certificate).iin == CITIZEN
     old = f"{current.open().certificate.serial_number:040x}"
     assert CaClient(ca.url).certificate_status(old)["status"] == "revoked"
+
+
+def test_the_code_path_makes_gost_2015_keys_unless_rsa_is_chosen(
+    qtbot: QtBot, ca: LiveCa, demo: dict[str, Any], tmp_path: Path, out_dir: Path
+) -> None:
+    wizard = new_wizard(qtbot, context_for(tmp_path, ca.url))
+    assert wizard.code_page.gost.isChecked()  # what NCA issues to new applicants since 2024
+    assert "national algorithm" in wizard.code_page.gost_note.text()
+    fill_and_start(qtbot, wizard, CITIZEN, issue_code(ca, demo), out_dir)
+    wait_for_end(qtbot, wizard)
+    assert wizard.page is wizard.done_page, wizard.error_page.intro.text()
+    done = wizard.result_files
+    assert done is not None
+    assert done.auth_path.name.startswith("AUTH_GOST512_")
+    assert done.sign_path.name.startswith("GOST512_")
+    for path in (done.auth_path, done.sign_path):
+        entry = open_pkcs12(path, NEW_PASSWORD).entry
+        assert entry.key.algorithm is KeyAlgorithm.GOST2015
+        assert identity_of(entry.certificate).iin == CITIZEN
+
+    rsa_wizard = new_wizard(qtbot, context_for(tmp_path / "rsa", ca.url))
+    rsa_wizard.code_page.rsa.setChecked(True)
+    rsa_out = tmp_path / "rsa-keys"
+    rsa_out.mkdir()
+    fill_and_start(qtbot, rsa_wizard, CITIZEN, issue_code(ca, demo), rsa_out)
+    wait_for_end(qtbot, rsa_wizard)
+    assert rsa_wizard.page is rsa_wizard.done_page, rsa_wizard.error_page.intro.text()
+    rsa_done = rsa_wizard.result_files
+    assert rsa_done is not None
+    assert rsa_done.sign_path.name.startswith("RSA256_")
+    assert open_pkcs12(rsa_done.sign_path, NEW_PASSWORD).entry.key.algorithm is KeyAlgorithm.RSA
+
+
+def test_renewing_a_gost_key_makes_gost_keys_without_asking(
+    qtbot: QtBot, ca: LiveCa, demo: dict[str, Any], tmp_path: Path, out_dir: Path
+) -> None:
+    current = demo["citizen_gost_auth"]
+    wizard = new_wizard(
+        qtbot, context_for(tmp_path, ca.url), mode="renew", key_path=current.path
+    )
+    wizard.current_page.password.setText(current.password)
+    click(qtbot, wizard)
+    assert wizard.page is wizard.password_page  # no key-type question on this path
+    wizard.password_page.password.setText(NEW_PASSWORD)
+    wizard.password_page.repeat.setText(NEW_PASSWORD)
+    click(qtbot, wizard)
+    wizard.folder_page.folder.setText(str(out_dir))
+    click(qtbot, wizard)
+    wait_for_end(qtbot, wizard)
+    assert wizard.page is wizard.done_page, wizard.error_page.intro.text()
+    done = wizard.result_files
+    assert done is not None
+    assert done.sign_path.name.startswith("GOST512_")
+    assert open_pkcs12(done.sign_path, NEW_PASSWORD).entry.key.algorithm is KeyAlgorithm.GOST2015
 
 
 def test_a_revoked_auth_key_cannot_renew_and_says_go_to_a_psc(
