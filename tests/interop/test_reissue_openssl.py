@@ -1,10 +1,11 @@
 """The PSC re-issue flow end to end, between real processes, checked with openssl.
 
-A real `qalam-ca serve` (two workers, SQLite; the fixture of test_ca_http_openssl.py) and the
-real `qalam` command line: the operator signs in with the GOV CA key and makes a code, the
-citizen re-issues with it; `openssl ocsp` then says the old SIGN certificate is revoked and the
-new one good, the new SIGN key signs a CMS that `openssl cms -verify` accepts with the CA chain,
-and the CA's audit log holds every step, in order, with the operator's identity.
+A real `qalam-ca serve` (two workers) on each database, SQLite and PostgreSQL (the session's
+cluster of tests/postgres.py), and the real `qalam` command line: the operator signs in with
+the GOV CA key and makes a code, the citizen re-issues with it; `openssl ocsp` then says the
+old SIGN certificate is revoked and the new one good, the new SIGN key signs a CMS that
+`openssl cms -verify` accepts with the CA chain, and the CA's audit log holds every step, in
+order, with the operator's identity.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from test_ca_http_openssl import Server, run, server  # noqa: F401 - `server` is a fixture
+from postgres import PostgresServer, postgres_server  # noqa: F401 - postgres_server is a fixture
+from test_ca_http_openssl import PASSPHRASE, Server, _wait_ready, free_port, run
 
+from ca_server.ca_keys import PASSPHRASE_ENV
 from signer_app.crypto.keystores import open_pkcs12
 
 pytestmark = pytest.mark.interop
@@ -28,6 +32,48 @@ pytestmark = pytest.mark.interop
 CITIZEN = "850101300124"
 OPERATOR = "880612300019"
 NEW_PASSWORD = "Reissued-At-Home-1"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """`qalam-ca init` then `qalam-ca serve --workers 2` on each kind of database."""
+    work = tmp_path_factory.mktemp(f"reissue-{request.param}")
+    data_dir = work / "ca"
+    url = f"http://127.0.0.1:{free_port()}"
+    env = {**os.environ, PASSPHRASE_ENV: PASSPHRASE}
+    database: list[str] = []
+    pg: PostgresServer | None = None
+    if request.param == "postgresql":
+        pg = request.getfixturevalue("postgres_server")
+        name = pg.create_database()
+        database = ["--db", pg.url(name)]  # kept in ca.json: serve and the CLI find it there
+    init = subprocess.run(
+        [sys.executable, "-m", "ca_server", "init", "--data-dir", str(data_dir),
+         "--base-url", url, *database],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert init.returncode == 0, init.stderr
+    assert ("postgresql" in init.stdout) == (pg is not None), init.stdout
+    log = work / "serve.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ca_server", "serve", "--data-dir", str(data_dir),
+         "--port", url.rsplit(":", 1)[1], "--workers", "2", "--log-level", "warning"],
+        env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
+    )  # fmt: skip
+    try:
+        _wait_ready(url, process, log)
+        yield Server(data_dir, work, url, process, work / "no-pause")
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+        if pg is not None:
+            pg.drop_database(database[1].rsplit("/", 1)[1])
 
 
 def qalam(home: Path, *argv: str, **env: str) -> str:
@@ -56,7 +102,7 @@ def ocsp_status(openssl: str, ca: Server, issuer: Path, leaf: Path, chain: Path)
 
 
 def test_operator_code_then_citizen_reissue_then_openssl_sees_old_revoked_and_new_good(
-    server: Server,  # noqa: F811 - the imported fixture
+    server: Server,
     demo: dict[str, Any],
     openssl: str,
     tmp_path: Path,
