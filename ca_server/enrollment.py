@@ -19,10 +19,12 @@ certificates a re-issue supersedes) got a certificate after that moment (for a r
 AUTH certificate), the issuance is refused with `reissue_conflict` (409): nothing is issued,
 nothing revoked. So of two codes, or a code and a renewal, started from the same state, the
 first to commit wins and the other is refused even when it arrives later, instead of silently
-revoking the winner's brand-new certificates. The check runs under the holder's lock
-(Database.lock_holder: an advisory lock on PostgreSQL, the writer lock on SQLite), so it is
-race-free across workers. The moments are the workers' clocks (to the microsecond): workers on
-several machines must keep them in step (NTP), as they already must for certificate validity.
+revoking the winner's brand-new certificates. (A renewal that loses to a re-issue meets
+`signer_revoked` first: the winner superseded the AUTH key that signed it.) The check runs
+under the holder's lock (Database.lock_holder: an advisory lock on PostgreSQL, the writer lock
+on SQLite), so it is race-free across workers. The moments are the workers' clocks (to the
+microsecond): workers on several machines must keep them in step (NTP), as they already must
+for certificate validity.
 
 A refused code stays unused (the refusal rolls the redemption back) but is stale for good:
 every later use meets the same newer certificate, so the refusal tells the applicant to ask the
