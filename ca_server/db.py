@@ -365,7 +365,11 @@ def next_counter(session: Session, name: str, step: int = 1) -> int:
 
 
 def _holder_key(iin: str) -> int:
-    """A signed 64-bit advisory-lock key for holder `iin` (far from _MIGRATION_LOCK)."""
+    """A signed 64-bit advisory-lock key for holder `iin`.
+
+    Two holders (or the migration lock) share a key with a chance of 2**-64: harmless, they
+    would only wait for each other.
+    """
     digest = hashlib.sha256(b"qalam-ca holder\n" + iin.encode("ascii")).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
