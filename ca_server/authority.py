@@ -34,7 +34,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -68,6 +68,7 @@ __all__ = [
     "CertificationAuthority",
     "CheckedCsr",
     "GostCaSigner",
+    "GrantedAgainst",
     "IssuedCertificate",
     "IssuedPair",
     "Revocation",
@@ -191,12 +192,28 @@ class Authorisation:
     `actor` is who the audit log names; `method` how they were allowed ("operator",
     "one_time_code", "auth_key_signature"); `supersede` revokes the holder's current
     certificates of the same CA and role as *superseded* in the same transaction.
+    `granted_against` is the state a superseding authority was given for: the issuance is
+    refused (`reissue_conflict`) if the holder got a newer certificate since.
     """
 
     actor: str
     method: str
     supersede: bool = False
     details: Mapping[str, Any] = field(default_factory=dict)
+    granted_against: GrantedAgainst | None = None
+
+
+@dataclass(frozen=True)
+class GrantedAgainst:
+    """When a superseding authority was established, and which certificates make it stale.
+
+    A code was created at `since` (any new certificate of the holder counts); a renewal is
+    signed by an AUTH certificate created at `since` (only a newer AUTH certificate counts: the
+    signer's own SIGN partner may have been recorded a moment later).
+    """
+
+    since: dt.datetime
+    purposes: frozenset[Purpose] = frozenset(Purpose)
 
 
 # Runs inside the issuing transaction: may read, and change (consume a code); raises CaError.
@@ -466,6 +483,7 @@ def _sign_and_insert(
     purpose: Purpose,
     checked: CheckedCsr,
     now: dt.datetime,
+    recorded: dt.datetime,
 ) -> IssuedCertificate:
     profile = PROFILES[purpose, role]
     not_after = min(
@@ -497,7 +515,7 @@ def _sign_and_insert(
                     role=role.value,
                     purpose=purpose.value,
                     profile=profile.name,
-                    created_at=now,
+                    created_at=recorded,
                 )
         except IntegrityError:
             if session.get(CertificateRecord, serial_hex(serial)) is None:
@@ -515,6 +533,51 @@ def _sign_and_insert(
     raise CaError("internal", f"no free serial number after {_SERIAL_ATTEMPTS} attempts")
 
 
+def _holder_scope(
+    ca_ids: Sequence[str], holder: Person, role: Role
+) -> tuple[ColumnElement[bool], ...]:
+    """The certificates one issuance supersedes: the holder's, of these CAs (a line and its
+    GOST twin), role and BIN."""
+    return (
+        CertificateRecord.ca_id.in_(list(ca_ids)),
+        CertificateRecord.iin == holder.iin,
+        CertificateRecord.role == role.value,
+        CertificateRecord.bin.is_(None)
+        if holder.bin is None
+        else CertificateRecord.bin == holder.bin,
+    )
+
+
+def _refuse_if_stale(
+    session: Session,
+    ca_ids: Sequence[str],
+    holder: Person,
+    role: Role,
+    granted: GrantedAgainst,
+) -> None:
+    """`reissue_conflict` when the holder got a certificate after the authority was granted.
+
+    Of two re-issues started from the same state, the first to commit made the other's
+    authority stale: it is refused whole (nothing issued, nothing revoked) instead of revoking
+    the winner's brand-new certificates. Runs under the holder's lock (Database.lock_holder).
+    """
+    newer = session.scalars(
+        select(CertificateRecord.serial)
+        .where(
+            *_holder_scope(ca_ids, holder, role),
+            CertificateRecord.purpose.in_([p.value for p in granted.purposes]),
+            CertificateRecord.created_at > granted.since,
+        )
+        .order_by(CertificateRecord.created_at)
+        .limit(1)
+    ).first()
+    if newer is not None:
+        raise CaError(
+            "reissue_conflict",
+            f"certificate {newer} was issued after {granted.since.isoformat()}",
+        )
+
+
 def _supersede(
     session: Session,
     ca_ids: Sequence[str],
@@ -526,16 +589,9 @@ def _supersede(
 ) -> list[str]:
     """Revoke the holder's other good certificates of these CAs and role as superseded."""
     query = select(CertificateRecord).where(
-        CertificateRecord.ca_id.in_(list(ca_ids)),
-        CertificateRecord.iin == holder.iin,
-        CertificateRecord.role == role.value,
+        *_holder_scope(ca_ids, holder, role),
         CertificateRecord.status == GOOD,
         CertificateRecord.serial.not_in([c.serial for c in new.values()]),
-    )
-    query = query.where(
-        CertificateRecord.bin.is_(None)
-        if holder.bin is None
-        else CertificateRecord.bin == holder.bin
     )
     revoked = []
     for row in session.scalars(query).all():
@@ -624,17 +680,28 @@ def _issue_all(
         if len({csr.spki() for _, csr in checked}) != len(checked):
             raise CaError("key_reused")
         request = request or b"".join(csr.der for _, csr in checked)
-        moment = _now(now)
         issued: dict[Purpose, IssuedCertificate] = {}
         with db.transaction() as session:
+            # Everything below runs one holder at a time, so a re-issue sees (and refuses
+            # against) whatever a concurrent one committed first.
+            db.lock_holder(session, iin)
+            # Read after the lock: one holder's certificates are then dated in commit order,
+            # to the microsecond (the certificates themselves carry whole seconds), so a code
+            # made in the same second as a re-issue is still known to be older or newer.
+            recorded = (now or utcnow()).astimezone(dt.UTC)
+            moment = _now(recorded)
             grant = (
                 authorise(session, moment)
                 if authorise is not None
                 else Authorisation(actor=actor, method="operator")
             )
             holder = registry.subject_person(session, iin, role, bin_)
+            if grant.supersede and grant.granted_against is not None:
+                _refuse_if_stale(session, lines, holder, role, grant.granted_against)
             for purpose, csr in checked:
-                issued[purpose] = _sign_and_insert(session, ca, holder, role, purpose, csr, moment)
+                issued[purpose] = _sign_and_insert(
+                    session, ca, holder, role, purpose, csr, moment, recorded
+                )
             superseded = (
                 _supersede(session, lines, holder, role, issued, moment, grant.actor)
                 if grant.supersede
@@ -661,7 +728,8 @@ def _issue_all(
                     at=moment,
                 )
             if superseded:
-                _mark_crl_stale(session, ca.id)
+                for line in lines:  # a GOST re-issue may have revoked RSA certificates too
+                    _mark_crl_stale(session, line)
             _pause_before_commit()
         # Committed: only now may the certificates leave this function.
         return issued

@@ -11,6 +11,11 @@ Concurrency rules the rest of ca_server relies on:
   ``BEGIN IMMEDIATE``, so writers queue on the database lock (busy timeout) instead of failing
   half-way with "database is locked"; on PostgreSQL it is an ordinary READ COMMITTED transaction
   and conflicts are settled by row locks and unique constraints.
+* Whatever must be decided one certificate holder at a time (a superseding re-issue checks
+  that the holder got nothing newer, then revokes their old certificates) first calls
+  ``Database.lock_holder``: on PostgreSQL a transaction-scoped advisory lock keyed by the IIN
+  (it works before the person's certificates exist and locks no row anyone else reads); on
+  SQLite the ``BEGIN IMMEDIATE`` writer lock already serialises every writer.
 * Single-use things (one-time codes) are consumed with a conditional ``UPDATE … WHERE used_at IS
   NULL`` and the row count decides who won; counters with ``UPDATE … RETURNING``.
 * ``audit_log`` is append-only: the code has no update or delete path, and a trigger created by
@@ -20,6 +25,7 @@ Concurrency rules the rest of ca_server relies on:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,6 +53,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    text,
     update,
 )
 from sqlalchemy.engine import URL, Connection, make_url
@@ -357,6 +364,16 @@ def next_counter(session: Session, name: str, step: int = 1) -> int:
 # -- engine and sessions ------------------------------------------------------------------------
 
 
+def _holder_key(iin: str) -> int:
+    """A signed 64-bit advisory-lock key for holder `iin`.
+
+    Two holders (or the migration lock) share a key with a chance of 2**-64: harmless, they
+    would only wait for each other.
+    """
+    digest = hashlib.sha256(b"qalam-ca holder\n" + iin.encode("ascii")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 def default_url(data_dir: Path) -> str:
     """The SQLite file of an instance: ``<data-dir>/qalam-ca.sqlite``."""
     return f"sqlite:///{(data_dir / DATABASE_FILE).resolve()}"
@@ -463,6 +480,14 @@ class Database:
             raise CaError("database_error", type(exc.orig).__name__) from None
         finally:
             session.close()
+
+    def lock_holder(self, session: Session, iin: str) -> None:
+        """Hold the write lock of certificate holder `iin` until `session`'s transaction ends."""
+        if self.dialect == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _holder_key(iin)})
+        else:
+            # The first statement begins the transaction, and BEGIN IMMEDIATE is the lock.
+            session.execute(text("SELECT 1"))
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (one worker at a time)."""

@@ -11,6 +11,25 @@ Like step-ca's provisioners, each way of being allowed a certificate is a small 
 An authoriser runs inside the issuing transaction (authority.issue_pair), so a code is consumed
 and a signer's certificate checked in the same transaction that issues, and a refusal anywhere
 leaves the code unused. Whatever an authoriser says, the registry still decides the profile.
+
+Two re-issues for one holder at once: exactly one wins. A superseding authority is granted
+against the holder's state at one moment: a re-issue code when the operator created it, a
+renewal when its signing AUTH certificate was issued. If the holder (same CA, role and BIN: the
+certificates a re-issue supersedes) got a certificate after that moment (for a renewal: a newer
+AUTH certificate), the issuance is refused with `reissue_conflict` (409): nothing is issued,
+nothing revoked. So of two codes, or a code and a renewal, started from the same state, the
+first to commit wins and the other is refused even when it arrives later, instead of silently
+revoking the winner's brand-new certificates. (A renewal that loses to a re-issue meets
+`signer_revoked` first: the winner superseded the AUTH key that signed it.) The check runs
+under the holder's lock (Database.lock_holder: an advisory lock on PostgreSQL, the writer lock
+on SQLite), so it is race-free across workers. The moments are the workers' clocks (to the
+microsecond): workers on several machines must keep them in step (NTP), as they already must
+for certificate validity.
+
+A refused code stays unused (the refusal rolls the redemption back) but is stale for good:
+every later use meets the same newer certificate, so the refusal tells the applicant to ask the
+PSC operator for a new code. Consuming it would gain nothing and would hide from the audit log
+that the code was never used to issue anything.
 """
 
 from __future__ import annotations
@@ -29,6 +48,7 @@ from ca_server import audit, registry
 from ca_server.authority import (
     Authorisation,
     CertificationAuthority,
+    GrantedAgainst,
     IssuedPair,
     check_csr,
     issue_pair,
@@ -126,6 +146,7 @@ class OneTimeCode:
             method="one_time_code",
             supersede=ticket.purpose == "reissue",
             details={"ticket": ticket.id, "ticket_created_by": ticket.created_by},
+            granted_against=GrantedAgainst(ticket.created_at),
         )
 
 
@@ -182,6 +203,7 @@ class AuthKeySignature:
             method="auth_key_signature",
             supersede=True,
             details={"signer": row.serial},
+            granted_against=GrantedAgainst(row.created_at, frozenset({Purpose.AUTH})),
         )
 
 

@@ -59,6 +59,13 @@ ERRORS: Mapping[str, tuple[int, str]] = MappingProxyType(
         "signer_expired": (403, "The certificate that signed the request is not valid now."),
         "signer_not_auth": (403, "The request must be signed with an AUTH (authentication) key."),
         "signer_mismatch": (403, "The request is signed by another person than the applicant."),
+        # two superseding re-issues for one holder at once: the first to commit wins
+        "reissue_conflict": (
+            409,
+            "The certificates were already re-issued by another request after this code or key "
+            "was given; nothing was issued or revoked. The code cannot be used any more: ask the "
+            "PSC operator for a new one (or renew with the newest AUTH key).",
+        ),
         # certificates and revocation
         "not_found": (404, "No such certificate."),
         "already_revoked": (409, "The certificate is already revoked."),

@@ -164,6 +164,14 @@ CA_REASONS: dict[str, tuple[str, str, str]] = {
         "ключ, подписавший запрос, отозван; обратитесь в ЦОН за новыми ключами.",
         "сұрауға қол қойған кілт кері қайтарылған; жаңа кілттер үшін ХҚКО-ға барыңыз.",
     ),
+    "reissue_conflict": (
+        "your keys were already re-issued by another request after this code (or key) was "
+        "given; nothing was changed. Ask the PSC operator for a new code.",
+        "ваши ключи уже перевыпущены по другому запросу после выдачи этого кода (или ключа); "
+        "ничего не изменено. Попросите у оператора ЦОН новый код.",
+        "бұл код (немесе кілт) берілгеннен кейін кілттеріңіз басқа сұрау бойынша қайта "
+        "шығарылған; ештеңе өзгермеді. ХҚКО операторынан жаңа код сұраңыз.",
+    ),
     "signer_expired": (
         "the key that signed the request has expired; go to a PSC for new keys.",
         "срок действия ключа, подписавшего запрос, истёк; обратитесь в ЦОН.",

@@ -1,9 +1,7 @@
 """Fixtures of the CA tests: databases (SQLite and a real, throwaway PostgreSQL) and CA instances.
 
-PostgreSQL: Debian's server binaries (/usr/lib/postgresql/*/bin) start a private cluster in a
-temporary directory, listening on 127.0.0.1 at a free port with trust authentication, once per
-test session and only if a test asks for it; every test gets a database of its own. Root cannot
-run postgres, so as root the cluster runs as the `postgres` OS user (runuser).
+PostgreSQL: the private cluster of tests/postgres.py, started once per test session and only if
+a test asks for it; every test gets a database of its own.
 
 Instances: initialising one (opening 18 demo key files, making four service keys) costs about a
 second, so each database kind gets one template instance per session; a test gets a copy (the
@@ -12,27 +10,21 @@ SQLite file with the data directory, or `CREATE DATABASE … TEMPLATE` on Postgr
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import itertools
 import json
-import os
 import shutil
-import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+from postgres import PostgresServer, postgres_server  # noqa: F401 - postgres_server is a fixture
 from sqlalchemy import func, select
 
 from ca_server.authority import CertificationAuthority
@@ -55,109 +47,7 @@ PASSPHRASE = b"test-instance-passphrase"
 DB_KINDS = ("sqlite", "postgresql")
 
 
-# -- PostgreSQL -------------------------------------------------------------------------------
-
-
-def _pg_bin() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    if not found:
-        pytest.fail(
-            "PostgreSQL server binaries not found under /usr/lib/postgresql: "
-            "run scripts/setup.sh (CI installs Debian's postgresql)"
-        )
-    return Path(found[-1]).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class PostgresServer:
-    """A running throwaway cluster: connect as `postgres` to 127.0.0.1:`port`."""
-
-    port: int
-    _names: Iterator[int]
-
-    def url(self, database: str) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
-
-    def admin(self) -> psycopg.Connection[tuple[object, ...]]:
-        return psycopg.connect(
-            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
-        )
-
-    def create_database(self, template: str | None = None) -> str:
-        name = f"qalam_{next(self._names)}"
-        with self.admin() as conn:
-            suffix = f" TEMPLATE {template}" if template else ""
-            conn.execute(f"CREATE DATABASE {name}{suffix}")  # type: ignore[arg-type]
-        return name
-
-    def drop_database(self, name: str) -> None:
-        with self.admin() as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """A PostgreSQL cluster of this test session, stopped and deleted at the end."""
-    bindir = _pg_bin()
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    # Not under pytest's tmp_path: the postgres user must be able to reach the directory.
-    shm = Path("/dev/shm")
-    root = Path(tempfile.mkdtemp(prefix="qalam-pg-", dir=shm if shm.is_dir() else None))
-    data = root / "data"
-    if as_postgres:
-        shutil.chown(root, "postgres", "postgres")
-    port = _free_port()
-
-    def run(*argv: str) -> None:
-        subprocess.run([*as_postgres, *argv], check=True, capture_output=True, timeout=120)
-
-    try:
-        run(
-            str(bindir / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--no-sync",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-        )
-        options = (
-            f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root}"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-            " -c max_connections=100"
-        )
-        run(
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(root / "log"),
-            "-o",
-            options,
-            "-w",
-            "-t",
-            "60",
-            "start",
-        )
-    except subprocess.CalledProcessError as exc:
-        shutil.rmtree(root, ignore_errors=True)
-        pytest.fail(f"could not start PostgreSQL: {exc.stderr.decode(errors='replace')}")
-    try:
-        yield PostgresServer(port, itertools.count(1))
-    finally:
-        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
-            run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+# -- PostgreSQL: tests/postgres.py (one cluster per session, shared with tests/interop) --------
 
 
 @pytest.fixture(params=DB_KINDS)

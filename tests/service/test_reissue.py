@@ -101,6 +101,28 @@ def test_a_code_pays_for_one_pair_only(
     assert refused.value.ca_code == "code_used"
 
 
+def test_a_code_overtaken_by_another_reissue_is_refused_and_leaves_nothing_behind(
+    ca: LiveCa, demo: dict[str, Any], data_dir: Path, out_dir: Path
+) -> None:
+    stale = issue_code(ca, demo)
+    first = out_dir / "first"
+    first.mkdir()
+    winner = reissue.with_code(
+        CaClient(ca.url), data_dir, CITIZEN, issue_code(ca, demo), NEW_PASSWORD, first
+    )
+    with pytest.raises(CaRefused) as refused:
+        reissue.with_code(CaClient(ca.url), data_dir, CITIZEN, stale, NEW_PASSWORD, out_dir)
+    assert refused.value.ca_code == "reissue_conflict"
+    assert "new code" in refused.value.message("en")
+    assert "новый код" in refused.value.message("ru")
+    assert "жаңа код" in refused.value.message("kk")
+    assert sorted(p.name for p in out_dir.iterdir()) == ["first"]
+    assert reissue.pending_files(data_dir) == []
+    # The winner's keys were not revoked behind its back.
+    sign = open_pkcs12(winner.sign_path, NEW_PASSWORD).entry.certificate
+    assert CaClient(ca.url).certificate_status(serial_of(sign))["status"] == "good"
+
+
 class LostAnswer(CaClient):
     """The CA issues, then the connection drops before the answer arrives."""
 

@@ -7,6 +7,7 @@ Every test runs the real CA HTTP app (tests/ca_live.py) over a fresh copy of the
 
 from __future__ import annotations
 
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,10 @@ def test_a_psc_code_with_kind_gost_gives_gost_key_files_named_like_ncas(
     old = demo["citizen_sign"].open().certificate
     status = CaClient(ca.url).certificate_status(f"{old.serial_number:040x}")
     assert status["status"] == "revoked"
+    # ...and the RSA line's CRL, not only the GOST one's, is made again to say so.
+    with urllib.request.urlopen(f"{ca.url}/crl/nac.crl", timeout=10) as answer:  # noqa: S310
+        crl = x509.load_der_x509_crl(answer.read())
+    assert crl.get_revoked_certificate_by_serial_number(old.serial_number) is not None
 
 
 def test_qalam_reissue_kind_gost_on_the_command_line(
