@@ -214,6 +214,7 @@ class GrantedAgainst:
 
     since: dt.datetime
     purposes: frozenset[Purpose] = frozenset(Purpose)
+    line: str | None = None  # only certificates of this CA count (else the whole holder scope)
 
 
 # Runs inside the issuing transaction: may read, and change (consume a code); raises CaError.
@@ -564,7 +565,7 @@ def _refuse_if_stale(
     newer = session.scalars(
         select(CertificateRecord.serial)
         .where(
-            *_holder_scope(ca_ids, holder, role),
+            *_holder_scope([granted.line] if granted.line else ca_ids, holder, role),
             CertificateRecord.purpose.in_([p.value for p in granted.purposes]),
             CertificateRecord.created_at > granted.since,
         )

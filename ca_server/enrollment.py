@@ -203,7 +203,13 @@ class AuthKeySignature:
             method="auth_key_signature",
             supersede=True,
             details={"signer": row.serial},
-            granted_against=GrantedAgainst(row.created_at, frozenset({Purpose.AUTH})),
+            # Only a newer AUTH key of the signer's own line makes it stale: a holder may keep
+            # an RSA and a GOST set side by side, and renewing one must not need the other
+            # to be older. A winner of either line still stops this one: superseding revokes
+            # both lines, so the signer is found revoked above.
+            granted_against=GrantedAgainst(
+                row.created_at, frozenset({Purpose.AUTH}), line=row.ca_id
+            ),
         )
 
 

@@ -147,11 +147,11 @@ def _run_race(
 
 
 def _current(instance: Instance) -> list[str]:
-    """The citizen's good NAC certificates: what one re-issue supersedes."""
+    """The citizen's good NAC certificates, RSA and GOST: what one re-issue supersedes."""
     return [
         c.serial
         for c in authority.certificates_of(instance.db, CITIZEN)
-        if c.status == "good" and c.ca == "nac"
+        if c.status == "good" and c.ca in ("nac", "nac-gost")
     ]
 
 
