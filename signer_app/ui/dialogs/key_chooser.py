@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from ...crypto.identity import Identity
 from ...service.prompter import FILE_STORAGES, KeyChoice, KeyRequest
 from ..i18n import Text, Translator, register
+from ..style import error_style
 from ..widgets.identity import IdentityCard, identity_lines
 from .base import AsyncDialog
 from .keyfiles import KeyFileInfo, probe
@@ -191,7 +192,7 @@ class KeyChooserDialog(AsyncDialog):
         self.keys_label.setBuddy(self.key_list)
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
-        self.message_label.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.message_label.setStyleSheet(error_style(self.palette()))
 
         self.buttons = QDialogButtonBox()
         self.ok_button = self.buttons.addButton("", QDialogButtonBox.ButtonRole.AcceptRole)
