@@ -1,6 +1,7 @@
 """The binary `make package` builds works on this machine without the virtual environment:
-it knows its version, serves the NCALayer API over wss from `serve --scripted`, reaches the
-system's OpenSSL GOST provider, ships neither tests nor the CA nor demo keys, and installs.
+it knows its version, serves the NCALayer API over wss from `serve --scripted`, starts the
+desktop app under X (Xvfb) with the Qt plugins it bundles, reaches the system's OpenSSL GOST
+provider, ships neither tests nor the CA nor demo keys, and installs.
 
 The build (packaging/build.sh, PyInstaller) runs once per test session: about 1.5 minutes here.
 """
@@ -11,6 +12,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -235,3 +237,42 @@ def test_install_sh_puts_the_command_and_menu_entry_under_the_prefix(
     )
     assert version.stdout.strip() == f"qalam {_version()}"
     shutil.rmtree(prefix)
+
+
+def test_the_desktop_app_starts_under_x_with_the_bundled_qt(built: Path, tmp_path: Path) -> None:
+    xvfb_run = shutil.which("xvfb-run")
+    if xvfb_run is None:
+        pytest.fail("xvfb-run is not installed: run scripts/setup.sh (package xvfb)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    home = tmp_path / "home"
+    env = {k: v for k, v in _clean_env().items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["QT_QPA_PLATFORM"] = "xcb"
+    command = [xvfb_run, "-a", str(built / "qalam"), "app", "--data-dir", str(home)]
+    proc = subprocess.Popen(
+        [*command, "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # xvfb-run, Xvfb and the app: stopped together below
+    )
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Qalam API listening on"):
+                break
+        assert f"Qalam API listening on wss://127.0.0.1:{port}/\n" in lines, "".join(lines)
+
+        async def greeting() -> object:
+            context = ssl.create_default_context(cafile=str(home / "tls" / "root.pem"))
+            async with connect(f"wss://127.0.0.1:{port}/", ssl=context) as ws:
+                return await ws.recv()
+
+        assert asyncio.run(asyncio.wait_for(greeting(), 60)) == '{"result":{"version":"1.4"}}'
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.communicate(timeout=30)
