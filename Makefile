@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: run test setup lint bench demo-pki
+.PHONY: run test setup lint bench demo-pki package
 
 setup:
 	@scripts/setup.sh
@@ -22,3 +22,7 @@ bench: setup
 
 demo-pki: setup
 	.venv/bin/qalam-ca demo-pki --out certs
+
+# dist/qalam/ (one folder, PyInstaller) and dist/qalam-<version>-linux-<arch>.tar.gz.
+package: setup
+	packaging/build.sh

@@ -15,7 +15,10 @@ from pathlib import Path
 
 from ..crypto.atomicfile import atomic_write
 
-FILE_NAME = "kz.qalam.Qalam.desktop"
+# The application id of packaging/linux/kz.qalam.Qalam.desktop: the entry's file name and its
+# icon's theme name, so the login entry shows the same icon as the menu entry.
+APP_ID = "kz.qalam.Qalam"
+FILE_NAME = f"{APP_ID}.desktop"
 
 
 def autostart_dir() -> Path:
@@ -46,7 +49,7 @@ def desktop_entry(command: Sequence[str]) -> str:
         "Name=Qalam\n"
         "Comment=E-signature client (NCALayer-compatible)\n"
         f"Exec={exec_line}\n"
-        "Icon=qalam\n"
+        f"Icon={APP_ID}\n"
         "Terminal=false\n"
         "X-GNOME-Autostart-enabled=true\n"
     )
@@ -87,6 +90,7 @@ def command_of(entry_text: str) -> list[str]:
 
 
 __all__ = [
+    "APP_ID",
     "autostart_dir",
     "autostart_file",
     "command_of",

@@ -43,6 +43,7 @@ from ...crypto.pkcs11 import PinState
 from ...service.prompter import FILE_STORAGES, KeyChoice, KeyRequest
 from ...service.tokens import DRIVERS, PresentToken
 from ..i18n import Text, Translator, register
+from ..style import error_style
 from ..widgets.identity import IdentityCard, identity_lines
 from .base import AsyncDialog
 from .keyfiles import KeyFileInfo, probe
@@ -250,7 +251,7 @@ class KeyChooserDialog(AsyncDialog):
         self.password_edit.textEdited.connect(lambda _text: self._typed())
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
-        self.message_label.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.message_label.setStyleSheet(error_style(self.palette()))
 
         self.buttons = QDialogButtonBox()
         self.ok_button = self.buttons.addButton("", QDialogButtonBox.ButtonRole.AcceptRole)

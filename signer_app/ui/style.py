@@ -1,0 +1,33 @@
+"""Colours the widgets set themselves, chosen against the palette in use so that they stay
+readable when the system's theme is dark (issue 5: "dark theme follows the system").
+
+Everything else takes its colours from the palette, which Qt's platform theme fills from the
+system; only an accent such as the red of a warning line has to be picked here.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QPalette
+
+# Material Design's error reds: the dark one for light backgrounds, the light one for dark
+# backgrounds; each above WCAG AA's 4.5 : 1 on its kind of window colour.
+ERROR_ON_LIGHT = QColor("#b00020")
+ERROR_ON_DARK = QColor("#ff8a80")
+
+
+def is_dark(palette: QPalette) -> bool:
+    """True when the window background is dark (the system's dark theme)."""
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def error_colour(palette: QPalette) -> QColor:
+    """The red for warnings, readable on ``palette``'s window background."""
+    return QColor(ERROR_ON_DARK if is_dark(palette) else ERROR_ON_LIGHT)
+
+
+def error_style(palette: QPalette) -> str:
+    """A style sheet for a bold warning line in that red."""
+    return f"color: {error_colour(palette).name()}; font-weight: bold;"
+
+
+__all__ = ["ERROR_ON_DARK", "ERROR_ON_LIGHT", "error_colour", "error_style", "is_dark"]
