@@ -237,7 +237,7 @@ def verify_token(token_der: bytes, imprint_data: bytes) -> TimeStampToken:
     """
     token = _load_token(token_der)
     digest = _token_digest(token)
-    return _check_token(token_der, digest, digest.digest(bytes(imprint_data)))
+    return _check_token(token_der, digest, digest.digest(bytes(imprint_data)), token)
 
 
 def _load_token(token_der: bytes) -> Any:
@@ -266,8 +266,10 @@ def _token_digest(token: Any) -> DigestAlgorithm:
         raise InvalidTimestamp("imprint hash", reason=reason) from None
 
 
-def _check_token(token_der: bytes, digest: DigestAlgorithm, imprint: bytes) -> TimeStampToken:
-    token = _load_token(token_der)
+def _check_token(
+    token_der: bytes, digest: DigestAlgorithm, imprint: bytes, loaded: Any = None
+) -> TimeStampToken:
+    token = loaded if loaded is not None else _load_token(token_der)
     signed = token["content"]
     encap = signed["encap_content_info"]
     tst_bytes = encap["content"].contents  # the OCTET STRING's value: the TSTInfo DER

@@ -54,7 +54,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, BinaryIO, Final, Literal
@@ -353,6 +353,28 @@ def _link(
     role: Literal["signer", "intermediate", "anchor", "tsa"],
     revocation: RevocationStatus | None = None,
 ) -> ChainLink:
+    return replace(_bare_link(certificate, role), revocation=revocation)
+
+
+_LINKS: dict[tuple[bytes, str], ChainLink] = {}
+
+
+def _bare_link(
+    certificate: asn1_x509.Certificate, role: Literal["signer", "intermediate", "anchor", "tsa"]
+) -> ChainLink:
+    # Names are costly to read (string preparation): a certificate's link is made once.
+    key = (certificate.sha256, role)
+    found = _LINKS.get(key)
+    if found is None:
+        if len(_LINKS) >= PARSED_LIMIT:
+            _LINKS.clear()
+        found = _LINKS[key] = _new_link(certificate, role)
+    return found
+
+
+def _new_link(
+    certificate: asn1_x509.Certificate, role: Literal["signer", "intermediate", "anchor", "tsa"]
+) -> ChainLink:
     validity = certificate["tbs_certificate"]["validity"]
     return ChainLink(
         subject=_name(certificate),
@@ -362,7 +384,6 @@ def _link(
         not_after=validity["not_after"].native,
         sha256=hashlib.sha256(certificate.dump()).hexdigest(),
         role=role,
-        revocation=revocation,
     )
 
 
@@ -648,9 +669,13 @@ class _Run:
             unknown = RevocationStatus("unknown", "none", detail=reason)
             return dict.fromkeys(range(len(certs)), unknown)
         path_key = tuple(cert.sha256 for cert in path.iter_certs(include_root=True))
+        # Each certificate's issuer is the next one up the path, the anchor above the last
+        # (read from the path's order: find_issuing_authority compares names, which is slow).
+        issuer_keys = [c.public_key.sha256 for c in certs[1:]]
+        issuer_keys.append(path.trust_anchor.authority.public_key.sha256)
         result: dict[int, RevocationStatus] = {}
         for index, cert in enumerate(certs):
-            issuer_key = path.find_issuing_authority(cert).public_key.sha256
+            issuer_key = issuer_keys[index]
             evidence = cached_evidence(self.cache, cert, issuer_key)
             kept = self.cache._get(self.cache.statuses, (cert.sha256, path_key))
             if kept is not None and evidence is not None and kept[0] == evidence[0]:
@@ -674,11 +699,7 @@ class _Run:
             used = (
                 used_evidence(certs[index], status, fetchers) if status.source != "none" else None
             )
-            now_cached = cached_evidence(
-                self.cache,
-                certs[index],
-                path.find_issuing_authority(certs[index]).public_key.sha256,
-            )
+            now_cached = cached_evidence(self.cache, certs[index], issuer_keys[index])
             # Kept only when the evidence used is what the cache will offer next time.
             if used is not None and now_cached is not None and now_cached[0] == used:
                 entry = (used, status)
