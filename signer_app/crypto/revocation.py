@@ -166,10 +166,12 @@ class RevocationCache:
     # validation.py's: validated certification paths and revocation statuses (see there).
     paths: ExpiringLru = field(init=False)
     statuses: ExpiringLru = field(init=False)
+    # id(evidence) -> (evidence, SHA-256 of its bytes); holding the object keeps its id unique.
+    _digests: ExpiringLru = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        for name in ("_ocsp", "_crls", "_certs", "paths", "statuses"):
+        for name in ("_ocsp", "_crls", "_certs", "paths", "statuses", "_digests"):
             setattr(self, name, ExpiringLru(self.limit))
 
     def _get(self, table: ExpiringLru, key: Any) -> Any:
@@ -181,6 +183,21 @@ class RevocationCache:
             with self._lock:
                 table.put(key, until, v)
 
+    def _keep_evidence(
+        self, table: ExpiringLru, key: Any, until: datetime, evidence: Any, raw: bytes
+    ) -> None:
+        """Cache an OCSP answer or CRL with the SHA-256 of the bytes it was read from (a parsed
+        asn1crypto object re-encodes itself on dump(): slow, and not necessarily those bytes)."""
+        self._put(table, key, until, evidence)
+        self._put(self._digests, id(evidence), until, (evidence, hashlib.sha256(raw).digest()))
+
+    def digest_of(self, evidence: Any) -> bytes:
+        """The SHA-256 of the bytes a cached OCSP answer or CRL was read from."""
+        kept = self._get(self._digests, id(evidence))
+        if kept is not None and kept[0] is evidence:
+            return kept[1]  # type: ignore[no-any-return]
+        return hashlib.sha256(evidence.dump()).digest()
+
     def _values(self, table: ExpiringLru) -> list[Any]:
         with self._lock:
             return table.values(datetime.now(UTC))
@@ -188,7 +205,8 @@ class RevocationCache:
     def clear(self) -> None:
         """Forget everything (after a revocation one wants to see at once)."""
         with self._lock:
-            for table in (self._ocsp, self._crls, self._certs, self.paths, self.statuses):
+            tables = (self._ocsp, self._crls, self._certs, self.paths, self.statuses, self._digests)
+            for table in tables:
                 table.clear()
 
 
@@ -254,9 +272,8 @@ class _OcspFetcher(OCSPFetcher):
                 owner.notes.append(f"OCSP {url}: {exc}")
                 last = exc
                 continue
-            owner.cache._put(
-                owner.cache._ocsp, key, _ocsp_until(response, owner.cache.ocsp_max_age), response
-            )
+            until = _ocsp_until(response, owner.cache.ocsp_max_age)
+            owner.cache._keep_evidence(owner.cache._ocsp, key, until, response, body)
             self._fetched.setdefault(key[1], []).append(response)
             return response
         raise cv_errors.OCSPFetchError(str(last) if last else "no OCSP answer")
@@ -313,7 +330,8 @@ class _CrlFetcher(CRLFetcher):
         except (FetchFailed, ValueError, KeyError, TypeError) as exc:
             owner.notes.append(f"CRL {url}: {exc}")
             return None
-        owner.cache._put(owner.cache._crls, url, _crl_until(certificate_list), certificate_list)
+        until = _crl_until(certificate_list)
+        owner.cache._keep_evidence(owner.cache._crls, url, until, certificate_list, body)
         return certificate_list
 
     def fetched_crls(self) -> Iterable[asn1_crl.CertificateList]:
@@ -388,12 +406,14 @@ class RevocationFetchers:
 
 
 def evidence_digest(
-    responses: Iterable[asn1_ocsp.OCSPResponse], crls: Iterable[asn1_crl.CertificateList]
+    cache: RevocationCache,
+    responses: Iterable[asn1_ocsp.OCSPResponse],
+    crls: Iterable[asn1_crl.CertificateList],
 ) -> str:
     """A fingerprint of the revocation evidence (OCSP answers, else CRLs) a status came from."""
     items: list[Any] = [*responses] or [*crls]
     # A set: the same CRL fetched twice in one run is one piece of evidence.
-    digests = sorted({hashlib.sha256(item.dump()).digest() for item in items})
+    digests = sorted({cache.digest_of(item) for item in items})
     return hashlib.sha256(b"".join(digests)).hexdigest()
 
 
@@ -405,11 +425,11 @@ def cached_evidence(
     usable; None when the cache holds none (then the fetchers would go to the network)."""
     response = cache._get(cache._ocsp, (issuer_key_sha256.hex(), _serial_of(cert)))
     if response is not None:
-        return evidence_digest([response], ()), _ocsp_until(response, cache.ocsp_max_age)
+        return evidence_digest(cache, [response], ()), _ocsp_until(response, cache.ocsp_max_age)
     crls = [crl for url in _crl_urls(cert) if (crl := cache._get(cache._crls, url)) is not None]
     if not crls:
         return None
-    return evidence_digest((), crls), min(_crl_until(crl) for crl in crls)
+    return evidence_digest(cache, (), crls), min(_crl_until(crl) for crl in crls)
 
 
 def _crl_urls(cert: asn1_x509.Certificate) -> list[str]:
@@ -426,18 +446,21 @@ def _crl_urls(cert: asn1_x509.Certificate) -> list[str]:
 
 
 def used_evidence(
-    cert: asn1_x509.Certificate, status: RevocationStatus, fetchers: Fetchers
+    cache: RevocationCache,
+    cert: asn1_x509.Certificate,
+    status: RevocationStatus,
+    fetchers: Fetchers,
 ) -> str | None:
     """The fingerprint of the evidence ``check_revocation`` used for ``status``, if any."""
     if status.source == "ocsp":
         responses = list(fetchers.ocsp_fetcher.fetched_responses_for_cert(cert))
-        return evidence_digest(responses[-1:], ()) if responses else None
+        return evidence_digest(cache, responses[-1:], ()) if responses else None
     if status.source == "crl":
         try:
             crls = list(fetchers.crl_fetcher.fetched_crls_for_cert(cert))
         except KeyError:
             return None
-        return evidence_digest((), crls) if crls else None
+        return evidence_digest(cache, (), crls) if crls else None
     return None
 
 

@@ -697,7 +697,9 @@ class _Run:
         fresh: dict[int, RevocationStatus] = _run(the_rest())
         for index, status in fresh.items():
             used = (
-                used_evidence(certs[index], status, fetchers) if status.source != "none" else None
+                used_evidence(self.cache, certs[index], status, fetchers)
+                if status.source != "none"
+                else None
             )
             now_cached = cached_evidence(self.cache, certs[index], issuer_keys[index])
             # Kept only when the evidence used is what the cache will offer next time.
