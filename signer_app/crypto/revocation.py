@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -160,6 +160,9 @@ class RevocationCache:
 
     ocsp_max_age: timedelta = DEFAULT_OCSP_MAX_AGE
     limit: int = CACHE_LIMIT
+    # What "now" is for expiry (tests move it on; the validator's own freshness checks use the
+    # real time).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _ocsp: ExpiringLru = field(init=False)
     _crls: ExpiringLru = field(init=False)
     _certs: ExpiringLru = field(init=False)
@@ -176,10 +179,10 @@ class RevocationCache:
 
     def _get(self, table: ExpiringLru, key: Any) -> Any:
         with self._lock:
-            return table.get(key, datetime.now(UTC))
+            return table.get(key, self.clock())
 
     def _put(self, table: ExpiringLru, key: Any, until: datetime, v: Any) -> None:
-        if until > datetime.now(UTC):
+        if until > self.clock():
             with self._lock:
                 table.put(key, until, v)
 
@@ -200,7 +203,7 @@ class RevocationCache:
 
     def _values(self, table: ExpiringLru) -> list[Any]:
         with self._lock:
-            return table.values(datetime.now(UTC))
+            return table.values(self.clock())
 
     def clear(self) -> None:
         """Forget everything (after a revocation one wants to see at once)."""
@@ -376,7 +379,7 @@ class _CertFetcher(CertificateFetcher):
             return []
         owner.certs_from_aia.extend(certs)
         self._fetched.extend(certs)
-        owner.cache._put(owner.cache._certs, url, datetime.now(UTC) + ISSUER_CERT_MAX_AGE, certs)
+        owner.cache._put(owner.cache._certs, url, owner.cache.clock() + ISSUER_CERT_MAX_AGE, certs)
         return certs
 
     def fetched_certs(self) -> Iterable[asn1_x509.Certificate]:

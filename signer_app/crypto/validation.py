@@ -650,7 +650,7 @@ class _Run:
         intermediates = frozenset(
             c.sha256 for c in path.iter_certs(include_root=False) if c is not leaf
         )
-        until = datetime.now(UTC) + PATH_MAX_AGE
+        until = self.cache.clock() + PATH_MAX_AGE
         self.cache._put(self.cache.paths, key, until, (path, start, end, intermediates))
 
     def _at_hand(self) -> set[bytes]:
