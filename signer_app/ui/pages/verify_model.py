@@ -7,6 +7,7 @@ revocation, timestamps) produced by service/verification.validate_file, the same
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from ...crypto.validation import (
     SignerReport,
     ValidationReport,
 )
+from ...service.report_html import ReportFile
 from ...service.verification import DEFAULT_TIMEOUT, validate_file
 
 Verdict = Literal["valid", "invalid", "indeterminate"]
@@ -81,6 +83,9 @@ class VerifyReport:
     signers: tuple[SignerLine, ...]
     indication: str = TOTAL_PASSED
     sub_indication: str | None = None
+    # What "Save report…" prints: the full validation and the file's fingerprint.
+    validation: ValidationReport | None = field(default=None, compare=False, repr=False)
+    file: ReportFile | None = field(default=None, compare=False, repr=False)
 
     def details_text(self) -> str:
         """A plain-text report for support (English field names, technical codes)."""
@@ -175,8 +180,10 @@ def _line(s: SignerReport, now: datetime) -> SignerLine:
     )
 
 
-def from_validation(report: ValidationReport, now: datetime | None = None) -> VerifyReport:
-    """The page's report of a full validation."""
+def from_validation(
+    report: ValidationReport, now: datetime | None = None, *, file: ReportFile | None = None
+) -> VerifyReport:
+    """The page's report of a full validation (``file``: what a saved report says of the file)."""
     moment = now or datetime.now(UTC)
     signers = tuple(_line(s, moment) for s in report.signers)
     kind: Literal["cms", "xml"] = "xml" if report.format == "xml" else "cms"
@@ -187,6 +194,8 @@ def from_validation(report: ValidationReport, now: datetime | None = None) -> Ve
         signers=signers,
         indication=report.indication,
         sub_indication=report.sub_indication,
+        validation=report,
+        file=file,
     )
 
 
@@ -205,6 +214,14 @@ def _read(path: Path) -> bytes:
         raise InvalidInput(str(path), reason=f"{path.name} is a folder") from None
     except OSError as exc:
         raise FileIOError(exc.strerror or "cannot read", path=str(path)) from None
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _looks_like_xml(data: bytes) -> bool:
@@ -226,7 +243,13 @@ def verify_file(
             timeout=settings.timeout,
             rewrites=settings.rewrites,
         )
-        return from_validation(report)
+        data_sha256 = None
+        if isinstance(given, bytes):
+            data_sha256 = hashlib.sha256(given).hexdigest()
+        elif given is not None:
+            data_sha256 = _sha256_of(given)
+        file = ReportFile(signed.name, hashlib.sha256(data).hexdigest(), data_sha256)
+        return from_validation(report, file=file)
 
     if _looks_like_xml(data):
         return run(None)
