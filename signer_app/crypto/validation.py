@@ -334,6 +334,12 @@ def _checked_token(token_der: bytes, signature_value: bytes) -> tsp.TimeStampTok
     return tsp.verify_token(token_der, signature_value)
 
 
+@lru_cache(maxsize=PARSED_LIMIT)
+def _identity(certificate: x509.Certificate) -> Identity:
+    # A pure reading of the certificate, which hashes and compares by its DER.
+    return identity_of(certificate)
+
+
 def _anchor_set(anchors: Sequence[asn1_x509.Certificate]) -> str:
     """The anchor set's fingerprint: a cached path is only good for the same set."""
     return hashlib.sha256(b"".join(sorted(a.sha256 for a in anchors))).hexdigest()
@@ -480,7 +486,7 @@ class _Run:
         else:
             if problems and set(problems) - {cms.TIMESTAMP_INVALID}:
                 verdict.worsen(TOTAL_FAILED, "SIG_CRYPTO_FAILURE")
-        identity = identity_of(certificate) if certificate is not None else None
+        identity = _identity(certificate) if certificate is not None else None
         checked = [self._token(t, signature_value) for t in tokens]
         # The signer's chain is validated first, at the earliest genTime of the tokens that
         # verify: its CA certificates (fetched by AIA) are then at hand for the TSA's chain,
