@@ -16,6 +16,7 @@ from typing import Literal
 
 from ...crypto.errors import FileIOError, FileNotFound, InvalidInput
 from ...crypto.identity import Purpose
+from ...crypto.revocation import RevocationCache
 from ...crypto.validation import (
     TOTAL_FAILED,
     TOTAL_PASSED,
@@ -45,6 +46,9 @@ class VerifySettings:
     offline: bool = False
     timeout: float = DEFAULT_TIMEOUT
     rewrites: Mapping[str, str] = field(default_factory=dict)
+    # Shared by the page's checks: a file verified again reuses validated paths and revocation
+    # answers while they may be reused (crypto/validation.py says when).
+    cache: RevocationCache = field(default_factory=RevocationCache, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -242,6 +246,7 @@ def verify_file(
             offline=settings.offline,
             timeout=settings.timeout,
             rewrites=settings.rewrites,
+            cache=settings.cache,
         )
         data_sha256 = None
         if isinstance(given, bytes):
