@@ -111,7 +111,8 @@ h1 { font-size: 1.5em; margin: 0 0 .5em 0; }
 h2 { font-size: 1.2em; margin: 1.2em 0 .4em 0; border-bottom: 1px solid #ccc; }
 h3 { font-size: 1em; margin: .8em 0 .3em 0; }
 table { border-collapse: collapse; width: 100%; margin: .3em 0; }
-th, td { text-align: left; vertical-align: top; padding: .25em .5em; border: 1px solid #ddd; }
+th, td { text-align: left; vertical-align: top; padding: .25em .5em; border: 1px solid #ddd;
+         overflow-wrap: anywhere; }
 th { background: #f4f4f6; width: 28%; }
 .verdict { padding: .8em 1em; border-radius: 6px; border: 2px solid; font-size: 1.3em; }
 .icon { font-weight: bold; margin-right: .4em; }
