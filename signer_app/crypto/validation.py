@@ -52,6 +52,7 @@ it from a worker thread, not from inside a running loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -323,8 +324,14 @@ def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
 @lru_cache(maxsize=PARSED_LIMIT)
 def _parsed(der: bytes) -> asn1_x509.Certificate:
     # One asn1crypto object per DER: its lazily parsed names, keys and hashes are kept, so a
-    # certificate seen again is not re-parsed (the objects are only ever read).
-    return asn1_x509.Certificate.load(der)
+    # certificate seen again is not re-parsed. The objects are shared between threads (the
+    # desktop validates in a pool), so every part is parsed here, once: asn1crypto's lazy
+    # parsing fills a structure's children in place and is not safe to race.
+    # A part asn1crypto cannot read stays lazy; path validation will say what is wrong with it.
+    certificate = asn1_x509.Certificate.load(der)
+    with contextlib.suppress(ValueError, TypeError, KeyError):
+        certificate.native  # noqa: B018
+    return certificate
 
 
 @lru_cache(maxsize=PARSED_LIMIT)
