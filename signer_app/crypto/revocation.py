@@ -15,7 +15,9 @@ What this module adds on top:
 * **Cache**: one ``RevocationCache`` may be shared by many validations: OCSP answers and CRLs
   are kept until their nextUpdate (an OCSP answer without one for ``ocsp_max_age``), issuer
   certificates from AIA caIssuers for a day. A cached OCSP answer is reused without a new nonce:
-  its signature and freshness are still checked by the validator every time.
+  its signature and freshness are still checked by the validator every time, unless
+  validation.py holds the status it already drew from that very answer (see there). Every table
+  is a bounded LRU (``CACHE_LIMIT`` entries) and ``clear()`` forgets all of them.
 * **URL rewrites**: a prefix map applied to every URL taken from a certificate, for a CA that
   runs somewhere other than where its certificates say (the bundled CA on another port, tests).
 * **Offline**: ``check_revocation`` answers ``unknown`` with the reason when nothing could be
