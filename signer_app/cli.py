@@ -19,7 +19,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, cli_reissue
 from .cli_support import data_dir_of as _data_dir
@@ -29,6 +29,9 @@ from .crypto import cms, xmldsig
 from .crypto.errors import FileIOError, FileNotFound, InvalidInput, QalamError
 from .crypto.keystores import KeyEntry, change_password, open_pkcs12
 from .render import entry_json, entry_lines
+
+if TYPE_CHECKING:
+    from .crypto.validation import ValidationReport
 
 # The bundled CA's TSA (service/tsa_client.DEFAULT_TSA_URL; repeated to keep imports lazy).
 DEFAULT_TSA_URL = "http://127.0.0.1:8080/tsp"
@@ -167,8 +170,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     intermediates = [
         c for path in args.intermediates or () for c in read_certificates(_read_input(path), path)
     ]
+    signed = _read_input(args.signed)
     report = validate_file(
-        _read_input(args.signed),
+        signed,
         Path(args.data) if args.data else None,
         data_dir=_data_dir(args),
         anchors=anchors,
@@ -185,7 +189,32 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(json.dumps(report_json(report), ensure_ascii=False, indent=2))
     else:
         print("\n".join(report_lines(report)))
+    if args.report:
+        _save_report(report, args, signed)
     return EXIT_OK if report.passed else EXIT_INVALID
+
+
+def _save_report(report: ValidationReport, args: argparse.Namespace, signed: bytes) -> None:
+    """Write the printable report (--report): PDF for a .pdf name, else HTML."""
+    import hashlib
+
+    from .service.report_html import ReportFile
+    from .service.report_pdf import save_report
+
+    data_sha256 = None
+    if args.data:
+        digest = hashlib.sha256()
+        with Path(args.data).open("rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
+        data_sha256 = digest.hexdigest()
+    name = Path(args.signed).name if args.signed != "-" else "stdin"
+    file = ReportFile(name, hashlib.sha256(signed).hexdigest(), data_sha256)
+    language = os.environ.get("LANG", "")[:2]
+    target = save_report(
+        report, file, Path(args.report), language if language in ("ru", "en") else "kk"
+    )
+    print(f"Report: {target}", file=sys.stderr)
 
 
 def cmd_trust_anchors(args: argparse.Namespace) -> int:
@@ -717,6 +746,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--timeout", type=float, default=5.0, help="per request, seconds (5)")
     verify.add_argument("--data-dir", help="where the trust store lives (else $QALAM_HOME)")
+    verify.add_argument(
+        "--report",
+        metavar="OUT.html|OUT.pdf",
+        help="also save a printable report (language from $LANG: kk, ru or en)",
+    )
     verify.set_defaults(func=cmd_verify)
 
     anchors_parser = sub.add_parser(

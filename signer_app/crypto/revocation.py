@@ -15,7 +15,9 @@ What this module adds on top:
 * **Cache**: one ``RevocationCache`` may be shared by many validations: OCSP answers and CRLs
   are kept until their nextUpdate (an OCSP answer without one for ``ocsp_max_age``), issuer
   certificates from AIA caIssuers for a day. A cached OCSP answer is reused without a new nonce:
-  its signature and freshness are still checked by the validator every time.
+  its signature and freshness are still checked by the validator every time, unless
+  validation.py holds the status it already drew from that very answer (see there). Every table
+  is a bounded LRU (``CACHE_LIMIT`` entries) and ``clear()`` forgets all of them.
 * **URL rewrites**: a prefix map applied to every URL taken from a certificate, for a CA that
   runs somewhere other than where its certificates say (the bundled CA on another port, tests).
 * **Offline**: ``check_revocation`` answers ``unknown`` with the reason when nothing could be
@@ -24,8 +26,10 @@ What this module adds on top:
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from collections.abc import AsyncGenerator, Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -103,44 +107,112 @@ def parse_rewrites(pairs: Iterable[str]) -> dict[str, str]:
 # -- the cache --------------------------------------------------------------------------------
 
 
+class ExpiringLru:
+    """A bounded map whose entries also expire at a time of their own: the least recently used
+    entry goes first when full, an expired one is dropped when met. Not thread-safe by itself:
+    RevocationCache guards every table with its lock."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: OrderedDict[Any, tuple[datetime, Any]] = OrderedDict()
+
+    def get(self, key: Any, now: datetime) -> Any:
+        """The value under ``key`` if present and not expired at ``now``, else None."""
+        found = self._items.get(key)
+        if found is None:
+            return None
+        if found[0] <= now:
+            del self._items[key]
+            return None
+        self._items.move_to_end(key)
+        return found[1]
+
+    def put(self, key: Any, until: datetime, value: Any) -> None:
+        """Keep ``value`` until ``until``, evicting the least recently used beyond the limit."""
+        self._items[key] = (until, value)
+        self._items.move_to_end(key)
+        while len(self._items) > self.limit:
+            self._items.popitem(last=False)
+
+    def values(self, now: datetime) -> list[Any]:
+        """Every value not expired at ``now``."""
+        return [value for until, value in self._items.values() if until > now]
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+# Bounds: a desktop validates a few signers from a handful of CAs; these keep memory small even
+# for a server validating many (each entry is a parsed response, CRL, path or status).
+CACHE_LIMIT = 1024
+
+
 @dataclass
 class RevocationCache:
-    """Fetched OCSP answers, CRLs and issuer certificates, kept while they are usable.
+    """What validations share: fetched OCSP answers, CRLs and issuer certificates, kept while
+    usable, plus what validation.py derived from them (validated paths, revocation statuses).
 
-    Thread-safe; share one per process (the desktop app) or per benchmark.
+    Thread-safe; share one per process (the desktop app) or per benchmark. Every table is an
+    ``ExpiringLru`` bounded by ``limit``.
     """
 
     ocsp_max_age: timedelta = DEFAULT_OCSP_MAX_AGE
-    _ocsp: dict[tuple[str, int], tuple[datetime, asn1_ocsp.OCSPResponse]] = field(
-        default_factory=dict
-    )
-    _crls: dict[str, tuple[datetime, asn1_crl.CertificateList]] = field(default_factory=dict)
-    _certs: dict[str, tuple[datetime, list[asn1_x509.Certificate]]] = field(default_factory=dict)
+    limit: int = CACHE_LIMIT
+    # What "now" is for expiry (tests move it on; the validator's own freshness checks use the
+    # real time).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _ocsp: ExpiringLru = field(init=False)
+    _crls: ExpiringLru = field(init=False)
+    _certs: ExpiringLru = field(init=False)
+    # validation.py's: validated certification paths and revocation statuses (see there).
+    paths: ExpiringLru = field(init=False)
+    statuses: ExpiringLru = field(init=False)
+    # id(evidence) -> (evidence, SHA-256 of its bytes); holding the object keeps its id unique.
+    _digests: ExpiringLru = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _get(self, table: dict[Any, tuple[datetime, Any]], key: Any) -> Any:
-        with self._lock:
-            found = table.get(key)
-            if found is None:
-                return None
-            if found[0] <= datetime.now(UTC):
-                del table[key]
-                return None
-            return found[1]
+    def __post_init__(self) -> None:
+        for name in ("_ocsp", "_crls", "_certs", "paths", "statuses", "_digests"):
+            setattr(self, name, ExpiringLru(self.limit))
 
-    def _put(
-        self, table: dict[Any, tuple[datetime, Any]], key: Any, until: datetime, v: Any
-    ) -> None:
-        if until > datetime.now(UTC):
+    def _get(self, table: ExpiringLru, key: Any) -> Any:
+        with self._lock:
+            return table.get(key, self.clock())
+
+    def _put(self, table: ExpiringLru, key: Any, until: datetime, v: Any) -> None:
+        if until > self.clock():
             with self._lock:
-                table[key] = (until, v)
+                table.put(key, until, v)
+
+    def _keep_evidence(
+        self, table: ExpiringLru, key: Any, until: datetime, evidence: Any, raw: bytes
+    ) -> None:
+        """Cache an OCSP answer or CRL with the SHA-256 of the bytes it was read from (a parsed
+        asn1crypto object re-encodes itself on dump(): slow, and not necessarily those bytes)."""
+        self._put(table, key, until, evidence)
+        self._put(self._digests, id(evidence), until, (evidence, hashlib.sha256(raw).digest()))
+
+    def digest_of(self, evidence: Any) -> bytes:
+        """The SHA-256 of the bytes a cached OCSP answer or CRL was read from."""
+        kept = self._get(self._digests, id(evidence))
+        if kept is not None and kept[0] is evidence:
+            return kept[1]  # type: ignore[no-any-return]
+        return hashlib.sha256(evidence.dump()).digest()
+
+    def _values(self, table: ExpiringLru) -> list[Any]:
+        with self._lock:
+            return table.values(self.clock())
 
     def clear(self) -> None:
         """Forget everything (after a revocation one wants to see at once)."""
         with self._lock:
-            self._ocsp.clear()
-            self._crls.clear()
-            self._certs.clear()
+            tables = (self._ocsp, self._crls, self._certs, self.paths, self.statuses, self._digests)
+            for table in tables:
+                table.clear()
 
 
 def _ocsp_until(response: asn1_ocsp.OCSPResponse, max_age: timedelta) -> datetime:
@@ -205,9 +277,8 @@ class _OcspFetcher(OCSPFetcher):
                 owner.notes.append(f"OCSP {url}: {exc}")
                 last = exc
                 continue
-            owner.cache._put(
-                owner.cache._ocsp, key, _ocsp_until(response, owner.cache.ocsp_max_age), response
-            )
+            until = _ocsp_until(response, owner.cache.ocsp_max_age)
+            owner.cache._keep_evidence(owner.cache._ocsp, key, until, response, body)
             self._fetched.setdefault(key[1], []).append(response)
             return response
         raise cv_errors.OCSPFetchError(str(last) if last else "no OCSP answer")
@@ -264,7 +335,8 @@ class _CrlFetcher(CRLFetcher):
         except (FetchFailed, ValueError, KeyError, TypeError) as exc:
             owner.notes.append(f"CRL {url}: {exc}")
             return None
-        owner.cache._put(owner.cache._crls, url, _crl_until(certificate_list), certificate_list)
+        until = _crl_until(certificate_list)
+        owner.cache._keep_evidence(owner.cache._crls, url, until, certificate_list, body)
         return certificate_list
 
     def fetched_crls(self) -> Iterable[asn1_crl.CertificateList]:
@@ -309,7 +381,7 @@ class _CertFetcher(CertificateFetcher):
             return []
         owner.certs_from_aia.extend(certs)
         self._fetched.extend(certs)
-        owner.cache._put(owner.cache._certs, url, datetime.now(UTC) + ISSUER_CERT_MAX_AGE, certs)
+        owner.cache._put(owner.cache._certs, url, owner.cache.clock() + ISSUER_CERT_MAX_AGE, certs)
         return certs
 
     def fetched_certs(self) -> Iterable[asn1_x509.Certificate]:
@@ -333,6 +405,68 @@ class RevocationFetchers:
             crl_fetcher=_CrlFetcher(self),
             cert_fetcher=_CertFetcher(self),
         )
+
+
+# -- the evidence a status rests on -----------------------------------------------------------
+
+
+def evidence_digest(
+    cache: RevocationCache,
+    responses: Iterable[asn1_ocsp.OCSPResponse],
+    crls: Iterable[asn1_crl.CertificateList],
+) -> str:
+    """A fingerprint of the revocation evidence (OCSP answers, else CRLs) a status came from."""
+    items: list[Any] = [*responses] or [*crls]
+    # A set: the same CRL fetched twice in one run is one piece of evidence.
+    digests = sorted({cache.digest_of(item) for item in items})
+    return hashlib.sha256(b"".join(digests)).hexdigest()
+
+
+def cached_evidence(
+    cache: RevocationCache, cert: asn1_x509.Certificate, issuer_key_sha256: bytes
+) -> tuple[str, datetime] | None:
+    """The evidence the fetchers would use now for ``cert`` from ``cache`` alone (the OCSP
+    answer, else the CRLs of its distribution points): its fingerprint and how long it stays
+    usable; None when the cache holds none (then the fetchers would go to the network)."""
+    response = cache._get(cache._ocsp, (issuer_key_sha256.hex(), _serial_of(cert)))
+    if response is not None:
+        return evidence_digest(cache, [response], ()), _ocsp_until(response, cache.ocsp_max_age)
+    crls = [crl for url in _crl_urls(cert) if (crl := cache._get(cache._crls, url)) is not None]
+    if not crls:
+        return None
+    return evidence_digest(cache, (), crls), min(_crl_until(crl) for crl in crls)
+
+
+def _crl_urls(cert: asn1_x509.Certificate) -> list[str]:
+    urls = []
+    for point in get_relevant_crl_dps(cert, use_deltas=False):
+        name = point["distribution_point"]
+        if name.name != "full_name":
+            continue
+        for general in name.chosen:
+            if general.name == "uniform_resource_identifier" and general.native.startswith("http"):
+                urls.append(general.native)
+                break
+    return urls
+
+
+def used_evidence(
+    cache: RevocationCache,
+    cert: asn1_x509.Certificate,
+    status: RevocationStatus,
+    fetchers: Fetchers,
+) -> str | None:
+    """The fingerprint of the evidence ``check_revocation`` used for ``status``, if any."""
+    if status.source == "ocsp":
+        responses = list(fetchers.ocsp_fetcher.fetched_responses_for_cert(cert))
+        return evidence_digest(cache, responses[-1:], ()) if responses else None
+    if status.source == "crl":
+        try:
+            crls = list(fetchers.crl_fetcher.fetched_crls_for_cert(cert))
+        except KeyError:
+            return None
+        return evidence_digest(cache, (), crls) if crls else None
+    return None
 
 
 # -- one certificate's status -----------------------------------------------------------------
@@ -421,13 +555,18 @@ def _revoked(source: Source, error: cv_errors.RevokedError) -> RevocationStatus:
 
 
 __all__ = [
+    "CACHE_LIMIT",
     "DEFAULT_OCSP_MAX_AGE",
+    "ExpiringLru",
     "FetchFailed",
     "RevocationCache",
     "RevocationFetchers",
     "RevocationStatus",
     "Transport",
+    "cached_evidence",
     "check_revocation",
+    "evidence_digest",
     "parse_rewrites",
     "rewrite_url",
+    "used_evidence",
 ]

@@ -237,7 +237,7 @@ def verify_token(token_der: bytes, imprint_data: bytes) -> TimeStampToken:
     """
     token = _load_token(token_der)
     digest = _token_digest(token)
-    return _check_token(token_der, digest, digest.digest(bytes(imprint_data)))
+    return _check_token(token_der, digest, digest.digest(bytes(imprint_data)), token)
 
 
 def _load_token(token_der: bytes) -> Any:
@@ -266,8 +266,10 @@ def _token_digest(token: Any) -> DigestAlgorithm:
         raise InvalidTimestamp("imprint hash", reason=reason) from None
 
 
-def _check_token(token_der: bytes, digest: DigestAlgorithm, imprint: bytes) -> TimeStampToken:
-    token = _load_token(token_der)
+def _check_token(
+    token_der: bytes, digest: DigestAlgorithm, imprint: bytes, loaded: Any = None
+) -> TimeStampToken:
+    token = loaded if loaded is not None else _load_token(token_der)
     signed = token["content"]
     encap = signed["encap_content_info"]
     tst_bytes = encap["content"].contents  # the OCTET STRING's value: the TSTInfo DER
@@ -280,7 +282,14 @@ def _check_token(token_der: bytes, digest: DigestAlgorithm, imprint: bytes) -> T
         policy = tst["policy"].dotted
         nonce = tst["nonce"].native
         signer_infos = signed["signer_infos"]
-        certificates = [c.chosen for c in signed["certificates"] or [] if c.name == "certificate"]
+        # Each certificate's DER taken before any field is read: asn1crypto marks a structure
+        # holding an AlgorithmIdentifier as changed once parsed, and dump() then re-encodes it
+        # (slow, and not the bytes that were signed).
+        certificates = [
+            (c.chosen, c.chosen.dump())
+            for c in signed["certificates"] or []
+            if c.name == "certificate"
+        ]
     except Exception:
         raise MalformedTimestamp("bad TSTInfo", reason="the TSTInfo is malformed") from None
     if imprint_alg != digest.oid or hashed != imprint:
@@ -305,20 +314,25 @@ def _check_token(token_der: bytes, digest: DigestAlgorithm, imprint: bytes) -> T
     )
 
 
-def _signer_certificate(signer: Any, certificates: list[Any]) -> x509.Certificate:
+def _signer_certificate(signer: Any, certificates: list[tuple[Any, bytes]]) -> x509.Certificate:
     sid = signer["sid"]
-    for cert in certificates:
+    for cert, cert_der in certificates:
         if sid.name == "issuer_and_serial_number":
             wanted = sid.chosen
-            if (
-                cert.serial_number == wanted["serial_number"].native
-                and cert.issuer == wanted["issuer"]
+            if cert.serial_number == wanted["serial_number"].native and _same_name(
+                cert.issuer, wanted["issuer"]
             ):
-                return x509.load_der_x509_certificate(cert.dump())
+                return x509.load_der_x509_certificate(cert_der)
         elif cert.key_identifier == sid.chosen.native:
-            return x509.load_der_x509_certificate(cert.dump())
+            return x509.load_der_x509_certificate(cert_der)
     reason = "the token does not carry the TSA's certificate"
     raise InvalidTimestamp("no signer certificate", reason=reason)
+
+
+def _same_name(one: Any, other: Any) -> bool:
+    # Identical bytes are the same name; otherwise RFC 5280's comparison (string preparation,
+    # which costs more than the rest of a token check).
+    return bool(one.dump() == other.dump() or one == other)
 
 
 def _check_tsa_certificate(certificate: x509.Certificate, gen_time: datetime) -> None:
@@ -347,6 +361,8 @@ def _check_signature(signer: Any, certificate: x509.Certificate, tst_bytes: byte
     if isinstance(attrs, asn1_core.Void) or not len(attrs):
         reason = "the token has no signed attributes"
         raise InvalidTimestamp("no signed attributes", reason=reason)
+    # The signed bytes as received, taken before any attribute is read (see _check_token).
+    signed_bytes = der.header(der.SET, len(attrs.contents)) + attrs.contents
     found: dict[str, list[Any]] = {}
     try:
         for attr in attrs:
@@ -360,7 +376,6 @@ def _check_signature(signer: Any, certificate: x509.Certificate, tst_bytes: byte
         ]:
             raise InvalidTimestamp("messageDigest", reason="the TSTInfo was altered")
         _check_signing_certificate(found, certificate)
-        signed_bytes = der.header(der.SET, len(attrs.contents)) + attrs.contents
         signature = signer["signature"].native
     except QalamError:
         raise

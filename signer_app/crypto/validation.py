@@ -28,6 +28,23 @@ The steps for one signer:
    REVOKED_NO_POE (REVOKED_CA_NO_POE for a CA). Unknown (offline, responder down): TRY_LATER,
    INDETERMINATE under soft-fail, TOTAL_FAILED under hard-fail.
 
+**Warm validations** (the caches live in ``Fetching.cache``, shared by the caller): what a
+validation checks every time is the CMS mathematics (cms.verify: digest, the signature over the
+signed attributes, each timestamp's imprint and TSA signature) and the time windows; what it
+reuses is what depends only on bytes already checked and on the trust anchors:
+
+* a *validated path* per (certificate, key usage, EKU, the anchor set's fingerprint), reused for a
+  moment inside the intersection of the path's validity windows, and only when every
+  intermediate of the path is at hand in this run (given, in the signature or in the AIA cache):
+  the cache saves checking, never finding; a changed anchor set misses; kept a day at most;
+* a *revocation status* per (certificate, path), reused only while the evidence the fetchers
+  would use now (the cached OCSP answer, else the cached CRLs) is byte for byte the evidence it
+  was derived from; it expires with that evidence (OCSP: nextUpdate or thisUpdate + ocsp_max_age,
+  the reuse-without-nonce window of revocation.py; CRL: nextUpdate). "unknown" is never kept;
+* certificates parsed once per DER and a timestamp token's parse once per (token, signature
+  value): that is a pure function of the bytes, and cms.verify has checked the same token
+  against the same signature value in this very run.
+
 Validation is synchronous; it runs certvalidator's coroutines in a private event loop, so call
 it from a worker thread, not from inside a running loop.
 """
@@ -35,10 +52,12 @@ it from a worker thread, not from inside a running loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, BinaryIO, Final, Literal
 
 from asn1crypto import cms as asn1_cms
@@ -65,7 +84,9 @@ from .revocation import (
     RevocationFetchers,
     RevocationStatus,
     Transport,
+    cached_evidence,
     check_revocation,
+    used_evidence,
 )
 
 TOTAL_PASSED: Final = "TOTAL_PASSED"
@@ -78,6 +99,11 @@ _ID_SIGNATURE_TIME_STAMP = "1.2.840.113549.1.9.16.2.14"
 _NO_REVOCATION_CHECK = CertRevTrustPolicy(
     RevocationCheckingPolicy(RevocationCheckingRule.NO_CHECK, RevocationCheckingRule.NO_CHECK)
 )
+
+# A validated path is re-validated from scratch at least this often (a changed CA certificate
+# served by AIA, a policy change in certvalidator's defaults between releases of a long run).
+PATH_MAX_AGE: Final = timedelta(days=1)
+PARSED_LIMIT: Final = 512
 
 # cms problem codes -> (indication, sub-indication); the first listed that occurs wins.
 _CRYPTO_VERDICTS: tuple[tuple[str, Indication, str], ...] = (
@@ -293,7 +319,38 @@ def _raw_signers(der: bytes) -> list[tuple[bytes, list[bytes]]]:
 
 
 def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(certificate.public_bytes(Encoding.DER))
+    return _parsed(certificate.public_bytes(Encoding.DER))
+
+
+@lru_cache(maxsize=PARSED_LIMIT)
+def _parsed(der: bytes) -> asn1_x509.Certificate:
+    # One asn1crypto object per DER: its lazily parsed names, keys and hashes are kept, so a
+    # certificate seen again is not re-parsed. The objects are shared between threads (the
+    # desktop validates in a pool), so every part is parsed here, once: asn1crypto's lazy
+    # parsing fills a structure's children in place and is not safe to race.
+    # A part asn1crypto cannot read stays lazy; path validation will say what is wrong with it.
+    certificate = asn1_x509.Certificate.load(der)
+    with contextlib.suppress(ValueError, TypeError, KeyError):
+        certificate.native  # noqa: B018
+    return certificate
+
+
+@lru_cache(maxsize=PARSED_LIMIT)
+def _checked_token(token_der: bytes, signature_value: bytes) -> tsp.TimeStampToken:
+    # Pure in its bytes; cms.verify has checked this token against this signature value
+    # (imprint, TSA signature) in the same run, every run. Failures are not kept (they raise).
+    return tsp.verify_token(token_der, signature_value)
+
+
+@lru_cache(maxsize=PARSED_LIMIT)
+def _identity(certificate: x509.Certificate) -> Identity:
+    # A pure reading of the certificate, which hashes and compares by its DER.
+    return identity_of(certificate)
+
+
+def _anchor_set(anchors: Sequence[asn1_x509.Certificate]) -> str:
+    """The anchor set's fingerprint: a cached path is only good for the same set."""
+    return hashlib.sha256(b"".join(sorted(a.sha256 for a in anchors))).hexdigest()
 
 
 def _name(certificate: asn1_x509.Certificate, which: str = "subject") -> str:
@@ -310,6 +367,28 @@ def _link(
     role: Literal["signer", "intermediate", "anchor", "tsa"],
     revocation: RevocationStatus | None = None,
 ) -> ChainLink:
+    return replace(_bare_link(certificate, role), revocation=revocation)
+
+
+_LINKS: dict[tuple[bytes, str], ChainLink] = {}
+
+
+def _bare_link(
+    certificate: asn1_x509.Certificate, role: Literal["signer", "intermediate", "anchor", "tsa"]
+) -> ChainLink:
+    # Names are costly to read (string preparation): a certificate's link is made once.
+    key = (certificate.sha256, role)
+    found = _LINKS.get(key)
+    if found is None:
+        if len(_LINKS) >= PARSED_LIMIT:
+            _LINKS.clear()
+        found = _LINKS[key] = _new_link(certificate, role)
+    return found
+
+
+def _new_link(
+    certificate: asn1_x509.Certificate, role: Literal["signer", "intermediate", "anchor", "tsa"]
+) -> ChainLink:
     validity = certificate["tbs_certificate"]["validity"]
     return ChainLink(
         subject=_name(certificate),
@@ -319,7 +398,6 @@ def _link(
         not_after=validity["not_after"].native,
         sha256=hashlib.sha256(certificate.dump()).hexdigest(),
         role=role,
-        revocation=revocation,
     )
 
 
@@ -360,6 +438,8 @@ class _Run:
     ) -> None:
         self.anchors = [_asn1(c) for c in anchors]
         self.extra = [_asn1(c) for c in extra]
+        self.anchor_set = _anchor_set(self.anchors)
+        self.cache = fetching.cache
         self.policy = policy
         self.fetching = fetching
         self.now = now
@@ -415,7 +495,7 @@ class _Run:
         else:
             if problems and set(problems) - {cms.TIMESTAMP_INVALID}:
                 verdict.worsen(TOTAL_FAILED, "SIG_CRYPTO_FAILURE")
-        identity = identity_of(certificate) if certificate is not None else None
+        identity = _identity(certificate) if certificate is not None else None
         checked = [self._token(t, signature_value) for t in tokens]
         # The signer's chain is validated first, at the earliest genTime of the tokens that
         # verify: its CA certificates (fetched by AIA) are then at hand for the TSA's chain,
@@ -541,6 +621,10 @@ class _Run:
         if leaf.self_signed != "no" and leaf.dump() not in {a.dump() for a in self.anchors}:
             note = f"{_name(leaf)} is self-signed and not a trust anchor"
             return _PathOutcome(None, INDETERMINATE, "NO_CERTIFICATE_CHAIN_FOUND", note)
+        key = (leaf.sha256, self.anchor_set, frozenset(key_usage), frozenset(eku or ()))
+        cached = self._cached_path(key, moment)
+        if cached is not None:
+            return _PathOutcome(cached)
         context = self._context(moment, revinfo=False)
         validator = CertificateValidator(leaf, self.extra, validation_context=context)
         try:
@@ -557,7 +641,40 @@ class _Run:
             return _PathOutcome(None, INDETERMINATE, "CHAIN_CONSTRAINTS_FAILURE", str(exc))
         except (cv_errors.PathValidationError, cv_errors.ValidationError) as exc:
             return _PathOutcome(None, INDETERMINATE, "CERTIFICATE_CHAIN_GENERAL_FAILURE", str(exc))
+        self._keep_path(key, path)
         return _PathOutcome(path)
+
+    def _cached_path(self, key: tuple[Any, ...], moment: datetime) -> ValidationPath | None:
+        found = self.cache._get(self.cache.paths, key)
+        if found is None:
+            return None
+        path, start, end, intermediates = found
+        if not start <= moment <= end:
+            return None
+        if not intermediates <= self._at_hand():
+            return None
+        self.extra.extend(cert for cert in path.iter_certs(include_root=False))
+        return path  # type: ignore[no-any-return]
+
+    def _keep_path(self, key: tuple[Any, ...], path: ValidationPath) -> None:
+        certs = list(path.iter_certs(include_root=True))
+        windows = [c["tbs_certificate"]["validity"] for c in certs]
+        start = max(w["not_before"].native for w in windows)
+        end = min(w["not_after"].native for w in windows)
+        leaf = path.leaf
+        intermediates = frozenset(
+            c.sha256 for c in path.iter_certs(include_root=False) if c is not leaf
+        )
+        until = self.cache.clock() + PATH_MAX_AGE
+        self.cache._put(self.cache.paths, key, until, (path, start, end, intermediates))
+
+    def _at_hand(self) -> set[bytes]:
+        """Fingerprints of the certificates this run could build a path from without asking."""
+        known = {cert.sha256 for cert in self.extra}
+        if self.online:
+            for certs in self.cache._values(self.cache._certs):
+                known.update(cert.sha256 for cert in certs)
+        return known
 
     def _revocations(self, path: ValidationPath) -> dict[int, RevocationStatus]:
         """Status of each non-anchor certificate of ``path`` (0 = the leaf), asked now."""
@@ -566,15 +683,47 @@ class _Run:
             reason = "offline: no revocation data could be fetched"
             unknown = RevocationStatus("unknown", "none", detail=reason)
             return dict.fromkeys(range(len(certs)), unknown)
+        path_key = tuple(cert.sha256 for cert in path.iter_certs(include_root=True))
+        # Each certificate's issuer is the next one up the path, the anchor above the last
+        # (read from the path's order: find_issuing_authority compares names, which is slow).
+        issuer_keys = [c.public_key.sha256 for c in certs[1:]]
+        issuer_keys.append(path.trust_anchor.authority.public_key.sha256)
+        result: dict[int, RevocationStatus] = {}
+        for index, cert in enumerate(certs):
+            issuer_key = issuer_keys[index]
+            evidence = cached_evidence(self.cache, cert, issuer_key)
+            kept = self.cache._get(self.cache.statuses, (cert.sha256, path_key))
+            if kept is not None and evidence is not None and kept[0] == evidence[0]:
+                result[index] = kept[1]
+        missing = [index for index in range(len(certs)) if index not in result]
+        if not missing:
+            return result
         context = self._context(None, revinfo=True)
+        fetchers = self.fetchers
+        if fetchers is None:  # not reached: offline returned above
+            raise RuntimeError("revocation checking needs fetchers")
 
-        async def all_of() -> dict[int, RevocationStatus]:
+        async def the_rest() -> dict[int, RevocationStatus]:
             return {
-                index: await check_revocation(cert, path, context, self.fetchers)
-                for index, cert in enumerate(certs)
+                index: await check_revocation(certs[index], path, context, fetchers)
+                for index in missing
             }
 
-        result: dict[int, RevocationStatus] = _run(all_of())
+        fresh: dict[int, RevocationStatus] = _run(the_rest())
+        for index, status in fresh.items():
+            used = (
+                used_evidence(self.cache, certs[index], status, fetchers)
+                if status.source != "none"
+                else None
+            )
+            now_cached = cached_evidence(self.cache, certs[index], issuer_keys[index])
+            # Kept only when the evidence used is what the cache will offer next time.
+            if used is not None and now_cached is not None and now_cached[0] == used:
+                entry = (used, status)
+                self.cache._put(
+                    self.cache.statuses, (certs[index].sha256, path_key), now_cached[1], entry
+                )
+        result.update(fresh)
         return result
 
     def _links(
@@ -600,7 +749,7 @@ class _Run:
         self, token_der: bytes, signature_value: bytes
     ) -> tuple[tsp.TimeStampToken | None, str | None]:
         try:
-            return tsp.verify_token(token_der, signature_value), None
+            return _checked_token(bytes(token_der), bytes(signature_value)), None
         except QalamError as error:
             return None, error.message("en")
 

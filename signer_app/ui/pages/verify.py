@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...crypto.errors import QalamError
+from ...service.report_pdf import save_report
 from ..context import AppContext
 from ..i18n import Text, register
 from ..widgets.page_dialogs import PageDialogs
@@ -48,6 +50,20 @@ register(
         "page.verify.choose": Text("Choose…", "Выбрать…", "Таңдау…"),
         "page.verify.start": Text("Verify", "Проверить", "Тексеру"),
         "page.verify.copy": Text("Copy details", "Копировать подробности", "Толығырақ көшіру"),
+        "page.verify.save": Text("Save report…", "Сохранить отчёт…", "Есепті сақтау…"),
+        "page.verify.save_filter": Text(
+            "PDF report (*.pdf);;Web page (*.html)",
+            "Отчёт PDF (*.pdf);;Веб-страница (*.html)",
+            "PDF есебі (*.pdf);;Веб-бет (*.html)",
+        ),
+        "page.verify.saved": Text(
+            "Report saved: {path}", "Отчёт сохранён: {path}", "Есеп сақталды: {path}"
+        ),
+        "page.verify.overwrite": Text(
+            "{name} already exists. Replace it?",
+            "{name} уже существует. Заменить?",
+            "{name} бұрыннан бар. Ауыстыру керек пе?",
+        ),
         "page.verify.working": Text("Checking…", "Проверяем…", "Тексерілуде…"),
         "page.verify.need_signed": Text(
             "Choose the signed file first.",
@@ -233,6 +249,11 @@ class VerifyPage(QWidget):
         self.copy_button = QPushButton()
         self.copy_button.clicked.connect(self.copy_details)
         self.copy_button.setEnabled(False)
+        self.save_button = QPushButton()
+        self.save_button.clicked.connect(self.save_report)
+        self.save_button.setEnabled(False)
+        self.saved = QLabel()
+        self.saved.setWordWrap(True)
 
         self.verdict_icon = QLabel()
         self.verdict = QLabel()
@@ -259,6 +280,7 @@ class VerifyPage(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.verify_button)
         buttons.addWidget(self.copy_button)
+        buttons.addWidget(self.save_button)
         buttons.addStretch(1)
         verdict_row = QHBoxLayout()
         verdict_row.addWidget(self.verdict_icon)
@@ -269,6 +291,7 @@ class VerifyPage(QWidget):
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.error)
+        layout.addWidget(self.saved)
         layout.addLayout(verdict_row)
         layout.addWidget(self.scope)
         layout.addLayout(self.signers_box)
@@ -291,6 +314,7 @@ class VerifyPage(QWidget):
             (self.original_button, "page.verify.choose"),
             (self.verify_button, "page.verify.start"),
             (self.copy_button, "page.verify.copy"),
+            (self.save_button, "page.verify.save"),
         ):
             button.setText(t(key))
         self.signed_button.setAccessibleName(t("page.verify.signed"))
@@ -328,6 +352,7 @@ class VerifyPage(QWidget):
         original_text = self.original.text().strip()
         original = Path(original_text) if original_text else None
         self.report = None
+        self.saved.clear()
         settings = self.settings
         self._show_report()
         self.verify_button.setEnabled(False)
@@ -367,6 +392,7 @@ class VerifyPage(QWidget):
         self._clear_signers()
         report = self.report
         self.copy_button.setEnabled(report is not None)
+        self.save_button.setEnabled(report is not None and report.validation is not None)
         self.scope.setVisible(report is not None)
         if report is None:
             self.verdict_icon.clear()
@@ -458,6 +484,33 @@ class VerifyPage(QWidget):
         if signed:
             text = f"File: {Path(signed).name}\n{text}"
         clipboard.setText(text)
+
+    def save_report(self) -> None:
+        """Ask where, then write the printable report (PDF or HTML, by the name chosen)."""
+        report = self.report
+        if report is None or report.validation is None or report.file is None:
+            return
+        t = self.translator.text
+        signed = Path(self.signed.text().strip() or "signature")
+        suggested = signed.with_name(signed.name + ".report.pdf")
+        target = self.dialogs.save_file(
+            self, t("page.verify.save"), suggested, t("page.verify.save_filter")
+        )
+        if target is None:
+            return
+        if target.suffix.lower() not in (".pdf", ".html", ".htm"):
+            target = target.with_name(target.name + ".pdf")
+        if target.exists() and not self.dialogs.ask(
+            self, t("page.verify.save"), t("page.verify.overwrite", name=target.name)
+        ):
+            return
+        self.error.clear()
+        try:
+            save_report(report.validation, report.file, target, self.translator.language)
+        except QalamError as error:
+            self.error.show_error(error)
+            return
+        self.saved.setText(t("page.verify.saved", path=str(target)))
 
 
 __all__ = ["VerifyPage"]

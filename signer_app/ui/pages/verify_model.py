@@ -7,6 +7,7 @@ revocation, timestamps) produced by service/verification.validate_file, the same
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,12 +16,14 @@ from typing import Literal
 
 from ...crypto.errors import FileIOError, FileNotFound, InvalidInput
 from ...crypto.identity import Purpose
+from ...crypto.revocation import RevocationCache
 from ...crypto.validation import (
     TOTAL_FAILED,
     TOTAL_PASSED,
     SignerReport,
     ValidationReport,
 )
+from ...service.report_html import ReportFile
 from ...service.verification import DEFAULT_TIMEOUT, validate_file
 
 Verdict = Literal["valid", "invalid", "indeterminate"]
@@ -43,6 +46,9 @@ class VerifySettings:
     offline: bool = False
     timeout: float = DEFAULT_TIMEOUT
     rewrites: Mapping[str, str] = field(default_factory=dict)
+    # Shared by the page's checks: a file verified again reuses validated paths and revocation
+    # answers while they may be reused (crypto/validation.py says when).
+    cache: RevocationCache = field(default_factory=RevocationCache, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,9 @@ class VerifyReport:
     signers: tuple[SignerLine, ...]
     indication: str = TOTAL_PASSED
     sub_indication: str | None = None
+    # What "Save report…" prints: the full validation and the file's fingerprint.
+    validation: ValidationReport | None = field(default=None, compare=False, repr=False)
+    file: ReportFile | None = field(default=None, compare=False, repr=False)
 
     def details_text(self) -> str:
         """A plain-text report for support (English field names, technical codes)."""
@@ -175,8 +184,10 @@ def _line(s: SignerReport, now: datetime) -> SignerLine:
     )
 
 
-def from_validation(report: ValidationReport, now: datetime | None = None) -> VerifyReport:
-    """The page's report of a full validation."""
+def from_validation(
+    report: ValidationReport, now: datetime | None = None, *, file: ReportFile | None = None
+) -> VerifyReport:
+    """The page's report of a full validation (``file``: what a saved report says of the file)."""
     moment = now or datetime.now(UTC)
     signers = tuple(_line(s, moment) for s in report.signers)
     kind: Literal["cms", "xml"] = "xml" if report.format == "xml" else "cms"
@@ -187,6 +198,8 @@ def from_validation(report: ValidationReport, now: datetime | None = None) -> Ve
         signers=signers,
         indication=report.indication,
         sub_indication=report.sub_indication,
+        validation=report,
+        file=file,
     )
 
 
@@ -207,6 +220,14 @@ def _read(path: Path) -> bytes:
         raise FileIOError(exc.strerror or "cannot read", path=str(path)) from None
 
 
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _looks_like_xml(data: bytes) -> bool:
     return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"
 
@@ -225,8 +246,15 @@ def verify_file(
             offline=settings.offline,
             timeout=settings.timeout,
             rewrites=settings.rewrites,
+            cache=settings.cache,
         )
-        return from_validation(report)
+        data_sha256 = None
+        if isinstance(given, bytes):
+            data_sha256 = hashlib.sha256(given).hexdigest()
+        elif given is not None:
+            data_sha256 = _sha256_of(given)
+        file = ReportFile(signed.name, hashlib.sha256(data).hexdigest(), data_sha256)
+        return from_validation(report, file=file)
 
     if _looks_like_xml(data):
         return run(None)
