@@ -56,7 +56,7 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingRule,
 )
 
-from . import cms, tsp, xmldsig
+from . import cms, tsp, xades, xmldsig
 from .errors import QalamError
 from .identity import Identity, identity_of
 from .revocation import (
@@ -222,12 +222,20 @@ def validate_xml(
     fetching: Fetching = OFFLINE,
     now: datetime | None = None,
 ) -> ValidationReport:
-    """Validate every XMLDSig signature of a document (no timestamps: level B at most)."""
+    """Validate every XMLDSig / XAdES signature of a document (XAdES-T: level T)."""
     checked = xmldsig.verify_xml(document)
     run = _Run(anchors, list(intermediates), policy, fetching, now or datetime.now(UTC))
+    found = xades.inspect(document, [s.certificate for s in checked.signatures])
     reports = [
-        run.signer(s.certificate, tuple(s.problems), None, b"", [], xml=True)
-        for s in checked.signatures
+        run.signer(
+            s.certificate,
+            (*s.problems, *x.problems),
+            x.claimed_signing_time,
+            x.stamped_data,
+            list(x.timestamp_tokens),
+            xml=True,
+        )
+        for s, x in zip(checked.signatures, found, strict=True)
     ]
     return _report("xml", False, run, reports)
 
@@ -453,7 +461,7 @@ class _Run:
             when, source = claimed, "claimed"
         else:
             when, source = None, "none"
-        if xml and not problems:
+        if xml and not problems and not tokens:
             verdict.warnings.append("XML signatures carry no timestamp here: level B")
         return SignerReport(
             indication=verdict.indication,
