@@ -37,12 +37,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, Final, Literal
 
 from asn1crypto import cms as asn1_cms
 from asn1crypto import core as asn1_core
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -195,15 +197,18 @@ def validate_cms(
     policy: ValidationPolicy = ValidationPolicy(),
     fetching: Fetching = OFFLINE,
     now: datetime | None = None,
+    ocsp_responses: Sequence[bytes] = (),
+    crls: Sequence[bytes] = (),
 ) -> ValidationReport:
-    """Validate every signer of a CMS / CAdES signature (see the module's text)."""
+    """Validate every signer of a CMS / CAdES signature (see the module's text); DER
+    ``ocsp_responses`` and ``crls`` (a CAdES-LT's embedded data) are used beside fetching."""
     der = cms.load(signature) if not isinstance(signature, bytes) else signature
     if der[:1] != b"\x30":
         der = cms.load(der)
     checked = cms.verify(der, data, stream=stream)
     raw = _raw_signers(der)
     extra = [*checked.certificates, *intermediates]
-    run = _Run(anchors, extra, policy, fetching, now or datetime.now(UTC))
+    run = _Run(anchors, extra, policy, fetching, now or datetime.now(UTC), ocsp_responses, crls)
     reports = []
     for index, signer in enumerate(checked.signers):
         value, tokens = raw[index] if index < len(raw) else (b"", [])
@@ -364,8 +369,13 @@ class _Run:
         policy: ValidationPolicy,
         fetching: Fetching,
         now: datetime,
+        ocsp_responses: Sequence[bytes] = (),
+        crls: Sequence[bytes] = (),
     ) -> None:
         self.anchors = [_asn1(c) for c in anchors]
+        # Revocation data carried by the signature itself (CAdES-LT): usable offline.
+        self.embedded_ocsp = [asn1_ocsp.OCSPResponse.load(d) for d in ocsp_responses]
+        self.embedded_crls = [asn1_crl.CertificateList.load(d) for d in crls]
         self.extra = [_asn1(c) for c in extra]
         self.policy = policy
         self.fetching = fetching
@@ -390,6 +400,8 @@ class _Run:
             options["revocation_mode"] = "hard-fail"
         if self.fetchers is not None:
             options["fetchers"] = self.fetchers
+        if revinfo:
+            options.update(ocsps=self.embedded_ocsp, crls=self.embedded_crls)
         return ValidationContext(
             trust_roots=self.anchors,
             other_certs=[*self.extra, *self._fetched()],
@@ -568,7 +580,8 @@ class _Run:
     def _revocations(self, path: ValidationPath) -> dict[int, RevocationStatus]:
         """Status of each non-anchor certificate of ``path`` (0 = the leaf), asked now."""
         certs = list(path.iter_certs(include_root=False))[::-1]  # leaf first
-        if not self.online:
+        embedded = bool(self.embedded_ocsp or self.embedded_crls)
+        if not self.online and not embedded:
             reason = "offline: no revocation data could be fetched"
             unknown = RevocationStatus("unknown", "none", detail=reason)
             return dict.fromkeys(range(len(certs)), unknown)
@@ -581,6 +594,8 @@ class _Run:
             }
 
         result: dict[int, RevocationStatus] = _run(all_of())
+        if not self.online:  # whatever was known came from the signature
+            return {i: _from_embedded(status) for i, status in result.items()}
         return result
 
     def _links(
@@ -630,6 +645,12 @@ class _Run:
                 problem = f"the TSA certificate's revocation is unknown: {status.detail}"
                 return TimestampReport(token.gen_time, False, tsa_name, chain, problem)
         return TimestampReport(token.gen_time, True, tsa_name, chain)
+
+
+def _from_embedded(status: RevocationStatus) -> RevocationStatus:
+    if status.source == "none":
+        return status
+    return replace(status, source="embedded", detail=f"embedded {status.detail}".strip())
 
 
 def _run(coro: Any) -> Any:
