@@ -170,3 +170,20 @@ def test_duplicated_signed_properties_are_rejected(bundled_ca, citizen_sign) -> 
     attacked = etree.tostring(tree, encoding="unicode")
     assert xmldsig.REFERENCE_AMBIGUOUS in xmldsig.verify_xml(attacked).signatures[0].problems
     assert validate(attacked, bundled_ca).indication == TOTAL_FAILED
+
+
+def test_qalam_sign_xades_t_from_the_command_line(bundled_ca, demo, tmp_path, monkeypatch):
+    from signer_app.cli import EXIT_ERROR, EXIT_OK, main
+
+    key = demo["citizen_sign"]
+    monkeypatch.setenv("QALAM_PASSWORD", key.password)
+    source = tmp_path / "request.xml"
+    source.write_text(DOCUMENT, encoding="utf-8")
+    out = tmp_path / "request.signed.xml"
+    argv = ["sign", str(source), "-k", str(key.path), "-f", "xml", "-o", str(out)]
+    assert main([*argv, "--xades", "t"]) == EXIT_ERROR  # XAdES-T without a TSA
+    assert not out.exists()
+    assert main([*argv, "--xades", "t", "--tsa", bundled_ca.tsa_url]) == EXIT_OK
+    report = validate(out.read_text(encoding="utf-8"), bundled_ca)
+    assert report.indication == TOTAL_PASSED
+    assert report.signers[0].level == "T"
