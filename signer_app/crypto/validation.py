@@ -402,6 +402,9 @@ class _Run:
             options["fetchers"] = self.fetchers
         if revinfo:
             options.update(ocsps=self.embedded_ocsp, crls=self.embedded_crls)
+            # Embedded evidence is judged at the time it proves (see _evidence_time), and was
+            # fetched after it.
+            options["retroactive_revinfo"] = moment is not None
         return ValidationContext(
             trust_roots=self.anchors,
             other_certs=[*self.extra, *self._fetched()],
@@ -508,7 +511,7 @@ class _Run:
                     indication, sub = INDETERMINATE, "OUT_OF_BOUNDS_NO_POE"
             verdict.worsen(indication, sub, outcome.note)
             return (_link(leaf, "signer"),), None
-        statuses = self._revocations(outcome.path)
+        statuses = self._revocations(outcome.path, self._evidence_time(poe))
         links = self._links(outcome.path, statuses, "signer")
         leaf_status = statuses.get(0)
         for index, status in statuses.items():
@@ -577,15 +580,24 @@ class _Run:
             return _PathOutcome(None, INDETERMINATE, "CERTIFICATE_CHAIN_GENERAL_FAILURE", str(exc))
         return _PathOutcome(path)
 
-    def _revocations(self, path: ValidationPath) -> dict[int, RevocationStatus]:
-        """Status of each non-anchor certificate of ``path`` (0 = the leaf), asked now."""
+    def _evidence_time(self, poe: datetime | None) -> datetime | None:
+        """When revocation is asked: now, or offline with a CAdES-LT's embedded data, at the
+        proof of existence (the data was fresh then; years later it has expired)."""
+        embedded = bool(self.embedded_ocsp or self.embedded_crls)
+        return poe if embedded and not self.online else None
+
+    def _revocations(
+        self, path: ValidationPath, moment: datetime | None = None
+    ) -> dict[int, RevocationStatus]:
+        """Status of each non-anchor certificate of ``path`` (0 = the leaf), asked now (or at
+        ``moment``)."""
         certs = list(path.iter_certs(include_root=False))[::-1]  # leaf first
         embedded = bool(self.embedded_ocsp or self.embedded_crls)
         if not self.online and not embedded:
             reason = "offline: no revocation data could be fetched"
             unknown = RevocationStatus("unknown", "none", detail=reason)
             return dict.fromkeys(range(len(certs)), unknown)
-        context = self._context(None, revinfo=True)
+        context = self._context(moment, revinfo=True)
 
         async def all_of() -> dict[int, RevocationStatus]:
             return {
@@ -634,7 +646,7 @@ class _Run:
         if outcome.path is None:
             problem = f"the TSA certificate does not validate: {outcome.sub} ({outcome.note})"
             return TimestampReport(token.gen_time, False, tsa_name, problem=problem)
-        statuses = self._revocations(outcome.path)
+        statuses = self._revocations(outcome.path, self._evidence_time(token.gen_time))
         chain = self._links(outcome.path, statuses, "tsa")
         for status in statuses.values():
             revoked_at = status.revoked_at if status.status == "revoked" else None
