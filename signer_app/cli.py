@@ -116,17 +116,29 @@ def _parse_hash(raw: bytes) -> bytes:
 def cmd_sign(args: argparse.Namespace) -> int:
     """Sign a file: CMS attached (default), detached (streamed), over a hash, or XML."""
     tsa = None
+    if args.xades and args.format != "xml":
+        raise InvalidInput("--xades", reason="--xades is for XML signatures (-f xml)")
+    if args.level and args.format != "cms":
+        raise InvalidInput("--level", reason="--level lt|lta is for CMS signatures")
     if args.tsa:
-        if args.format != "cms":
-            reason = "timestamps (--tsa) are for CMS signatures; XML has XAdES-T later"
+        if args.format != "cms" and args.xades != "t":
+            reason = "timestamps (--tsa) are for CMS signatures and XAdES-T (--xades t)"
             raise InvalidInput("--tsa with xml", reason=reason)
         from .service.tsa_client import HttpTsa
 
         tsa = HttpTsa(args.tsa)
+    if (args.xades == "t" or args.level) and tsa is None:
+        raise InvalidInput("--tsa", reason="XAdES-T and CAdES-LT/LTA need a timestamp (--tsa)")
     entry = _open_key(args)
     src = Path(args.input)
     output = args.output or str(_default_output(src, args.format, args.detached or args.hash))
-    if args.format == "xml":
+    if args.format == "xml" and args.xades:
+        from .crypto import xades
+
+        stamp = tsa.stamp if tsa is not None else None
+        document = xades.sign_xades(_read_input(args.input), entry, level=args.xades, stamp=stamp)
+        _write_output(output, document.encode("utf-8"))
+    elif args.format == "xml":
         signed = xmldsig.sign_xml(_read_input(args.input), entry).encode("utf-8")
         _write_output(output, signed)
     else:
@@ -142,6 +154,17 @@ def cmd_sign(args: argparse.Namespace) -> int:
             der = cms.sign(_read_input(args.input), entry, detached=args.detached)
         if tsa is not None:
             der = cms.add_signature_timestamp(der, tsa.stamp)
+        if args.level and tsa is not None:
+            from .crypto.revocation import parse_rewrites
+            from .service.verification import extend_to_long_term
+
+            der = extend_to_long_term(
+                der,
+                args.level,
+                data_dir=_data_dir(args),
+                stamp=tsa.stamp,
+                rewrites=parse_rewrites(args.url_map or ()),
+            )
         _write_output(output, _pem("CMS", der) if args.pem else der)
     if output != "-":
         print(f"Signed: {output}", file=sys.stderr)
@@ -710,6 +733,19 @@ def build_parser() -> argparse.ArgumentParser:
     sign.add_argument(
         "--tsa", metavar="URL", help="add a signature timestamp (CAdES-T) from this RFC 3161 TSA"
     )
+    sign.add_argument("--xades", choices=["bes", "t"], help="XML: XAdES-BES, or XAdES-T with --tsa")
+    sign.add_argument(
+        "--level",
+        choices=["lt", "lta"],
+        help="CMS with --tsa: embed chains and revocation data (lt), plus an archive stamp (lta)",
+    )
+    sign.add_argument(
+        "--url-map",
+        action="append",
+        metavar="FROM=TO",
+        help="--level: fetch URLs starting with FROM from TO instead (a CA served elsewhere)",
+    )
+    sign.add_argument("--data-dir", help="--level: where the trust store lives")
     sign.set_defaults(func=cmd_sign)
 
     verify = sub.add_parser(

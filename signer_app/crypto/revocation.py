@@ -472,7 +472,8 @@ def used_evidence(
 # -- one certificate's status -----------------------------------------------------------------
 
 Status = Literal["good", "revoked", "unknown"]
-Source = Literal["ocsp", "crl", "none"]
+# "embedded": evidence the signature carried (CAdES-LT), checked offline.
+Source = Literal["ocsp", "crl", "embedded", "none"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,8 @@ from typing import Any, BinaryIO, Final, Literal
 
 from asn1crypto import cms as asn1_cms
 from asn1crypto import core as asn1_core
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -75,7 +77,7 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingRule,
 )
 
-from . import cms, tsp, xmldsig
+from . import cms, tsp, xades, xmldsig
 from .errors import QalamError
 from .gost_certvalidator import GOST_AWARE
 from .identity import Identity, identity_of
@@ -222,15 +224,18 @@ def validate_cms(
     policy: ValidationPolicy = ValidationPolicy(),
     fetching: Fetching = OFFLINE,
     now: datetime | None = None,
+    ocsp_responses: Sequence[bytes] = (),
+    crls: Sequence[bytes] = (),
 ) -> ValidationReport:
-    """Validate every signer of a CMS / CAdES signature (see the module's text)."""
+    """Validate every signer of a CMS / CAdES signature (see the module's text); DER
+    ``ocsp_responses`` and ``crls`` (a CAdES-LT's embedded data) are used beside fetching."""
     der = cms.load(signature) if not isinstance(signature, bytes) else signature
     if der[:1] != b"\x30":
         der = cms.load(der)
     checked = cms.verify(der, data, stream=stream)
     raw = _raw_signers(der)
     extra = [*checked.certificates, *intermediates]
-    run = _Run(anchors, extra, policy, fetching, now or datetime.now(UTC))
+    run = _Run(anchors, extra, policy, fetching, now or datetime.now(UTC), ocsp_responses, crls)
     reports = []
     for index, signer in enumerate(checked.signers):
         value, tokens = raw[index] if index < len(raw) else (b"", [])
@@ -249,12 +254,20 @@ def validate_xml(
     fetching: Fetching = OFFLINE,
     now: datetime | None = None,
 ) -> ValidationReport:
-    """Validate every XMLDSig signature of a document (no timestamps: level B at most)."""
+    """Validate every XMLDSig / XAdES signature of a document (XAdES-T: level T)."""
     checked = xmldsig.verify_xml(document)
     run = _Run(anchors, list(intermediates), policy, fetching, now or datetime.now(UTC))
+    found = xades.inspect(document, [s.certificate for s in checked.signatures])
     reports = [
-        run.signer(s.certificate, tuple(s.problems), None, b"", [], xml=True)
-        for s in checked.signatures
+        run.signer(
+            s.certificate,
+            (*s.problems, *x.problems),
+            x.claimed_signing_time,
+            x.stamped_data,
+            list(x.timestamp_tokens),
+            xml=True,
+        )
+        for s, x in zip(checked.signatures, found, strict=True)
     ]
     return _report("xml", False, run, reports)
 
@@ -435,8 +448,13 @@ class _Run:
         policy: ValidationPolicy,
         fetching: Fetching,
         now: datetime,
+        ocsp_responses: Sequence[bytes] = (),
+        crls: Sequence[bytes] = (),
     ) -> None:
         self.anchors = [_asn1(c) for c in anchors]
+        # Revocation data carried by the signature itself (CAdES-LT): usable offline.
+        self.embedded_ocsp = [asn1_ocsp.OCSPResponse.load(d) for d in ocsp_responses]
+        self.embedded_crls = [asn1_crl.CertificateList.load(d) for d in crls]
         self.extra = [_asn1(c) for c in extra]
         self.anchor_set = _anchor_set(self.anchors)
         self.cache = fetching.cache
@@ -463,6 +481,11 @@ class _Run:
             options["revocation_mode"] = "hard-fail"
         if self.fetchers is not None:
             options["fetchers"] = self.fetchers
+        if revinfo:
+            options.update(ocsps=self.embedded_ocsp, crls=self.embedded_crls)
+            # Embedded evidence is judged at the time it proves (see _evidence_time), and was
+            # fetched after it.
+            options["retroactive_revinfo"] = moment is not None
         return ValidationContext(
             trust_roots=self.anchors,
             other_certs=[*self.extra, *self._fetched()],
@@ -535,7 +558,7 @@ class _Run:
             when, source = claimed, "claimed"
         else:
             when, source = None, "none"
-        if xml and not problems:
+        if xml and not problems and not tokens:
             verdict.warnings.append("XML signatures carry no timestamp here: level B")
         return SignerReport(
             indication=verdict.indication,
@@ -570,7 +593,7 @@ class _Run:
                     indication, sub = INDETERMINATE, "OUT_OF_BOUNDS_NO_POE"
             verdict.worsen(indication, sub, outcome.note)
             return (_link(leaf, "signer"),), None
-        statuses = self._revocations(outcome.path)
+        statuses = self._revocations(outcome.path, self._evidence_time(poe))
         links = self._links(outcome.path, statuses, "signer")
         leaf_status = statuses.get(0)
         for index, status in statuses.items():
@@ -676,13 +699,36 @@ class _Run:
                 known.update(cert.sha256 for cert in certs)
         return known
 
-    def _revocations(self, path: ValidationPath) -> dict[int, RevocationStatus]:
-        """Status of each non-anchor certificate of ``path`` (0 = the leaf), asked now."""
+    def _evidence_time(self, poe: datetime | None) -> datetime | None:
+        """When revocation is asked: now, or offline with a CAdES-LT's embedded data, at the
+        proof of existence (the data was fresh then; years later it has expired)."""
+        embedded = bool(self.embedded_ocsp or self.embedded_crls)
+        return poe if embedded and not self.online else None
+
+    def _revocations(
+        self, path: ValidationPath, moment: datetime | None = None
+    ) -> dict[int, RevocationStatus]:
+        """Status of each non-anchor certificate of ``path`` (0 = the leaf), asked now (or at
+        ``moment``)."""
         certs = list(path.iter_certs(include_root=False))[::-1]  # leaf first
-        if not self.online:
+        embedded = bool(self.embedded_ocsp or self.embedded_crls)
+        if not self.online and not embedded:
             reason = "offline: no revocation data could be fetched"
             unknown = RevocationStatus("unknown", "none", detail=reason)
             return dict.fromkeys(range(len(certs)), unknown)
+        if not self.online:
+            # A CAdES-LT checked offline: the signature's own data, judged at ``moment``; it
+            # is not the fetch cache's evidence, so nothing here is cached.
+            context = self._context(moment, revinfo=True)
+
+            async def all_of() -> dict[int, RevocationStatus]:
+                return {
+                    index: await check_revocation(cert, path, context, self.fetchers)
+                    for index, cert in enumerate(certs)
+                }
+
+            embedded_result: dict[int, RevocationStatus] = _run(all_of())
+            return {i: _from_embedded(status) for i, status in embedded_result.items()}
         path_key = tuple(cert.sha256 for cert in path.iter_certs(include_root=True))
         # Each certificate's issuer is the next one up the path, the anchor above the last
         # (read from the path's order: find_issuing_authority compares names, which is slow).
@@ -762,7 +808,7 @@ class _Run:
         if outcome.path is None:
             problem = f"the TSA certificate does not validate: {outcome.sub} ({outcome.note})"
             return TimestampReport(token.gen_time, False, tsa_name, problem=problem)
-        statuses = self._revocations(outcome.path)
+        statuses = self._revocations(outcome.path, self._evidence_time(token.gen_time))
         chain = self._links(outcome.path, statuses, "tsa")
         for status in statuses.values():
             revoked_at = status.revoked_at if status.status == "revoked" else None
@@ -773,6 +819,12 @@ class _Run:
                 problem = f"the TSA certificate's revocation is unknown: {status.detail}"
                 return TimestampReport(token.gen_time, False, tsa_name, chain, problem)
         return TimestampReport(token.gen_time, True, tsa_name, chain)
+
+
+def _from_embedded(status: RevocationStatus) -> RevocationStatus:
+    if status.source == "none":
+        return status
+    return replace(status, source="embedded", detail=f"embedded {status.detail}".strip())
 
 
 def _run(coro: Any) -> Any:

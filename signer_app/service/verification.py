@@ -10,7 +10,8 @@ from typing import BinaryIO
 
 from cryptography import x509
 
-from ..crypto.errors import FileIOError, FileNotFound
+from ..crypto import cades_lt, cms
+from ..crypto.errors import FileIOError, FileNotFound, InvalidInput, QalamError
 from ..crypto.revocation import RevocationCache, RevocationStatus
 from ..crypto.validation import (
     Fetching,
@@ -55,13 +56,25 @@ def validate_file(
     fetching = Fetching(transport, cache or RevocationCache(), dict(rewrites or {}))
 
     def cms_with(data: bytes | None = None, stream: BinaryIO | None = None) -> ValidationReport:
-        return validate_cms(
+        embedded = _embedded(signed)
+        report = validate_cms(
             signed,
             data,
             stream=stream,
             anchors=every_anchor,
             intermediates=every_intermediate,
             policy=policy or ValidationPolicy(),
+            fetching=fetching,
+            ocsp_responses=embedded.ocsp_responses,
+            crls=embedded.crls,
+        )
+        if not embedded.has_revocation_data:
+            return report
+        return cades_lt.with_long_term_levels(
+            report,
+            signed,
+            anchors=every_anchor,
+            intermediates=every_intermediate,
             fetching=fetching,
         )
 
@@ -84,6 +97,45 @@ def validate_file(
         raise FileIOError("is a folder", path=str(original)) from None
 
 
+def _embedded(signed: bytes) -> cades_lt.ValidationData:
+    """The CAdES-LT data a CMS carries; none when it cannot be read (validate_cms says why)."""
+    try:
+        return cades_lt.embedded_validation_data(signed)
+    except QalamError:
+        return cades_lt.ValidationData()
+
+
+def extend_to_long_term(
+    signed: bytes,
+    level: str,
+    *,
+    data_dir: Path,
+    stamp: cms.Stamp | None = None,
+    anchors: Sequence[x509.Certificate] = (),
+    timeout: float = DEFAULT_TIMEOUT,
+    rewrites: Mapping[str, str] | None = None,
+) -> bytes:
+    """A CAdES-T made CAdES-LT ("lt": the chains and revocation data fetched now, embedded) or
+    LTA ("lta": LT plus an archive timestamp from ``stamp``), trusting the store of
+    ``data_dir`` plus ``anchors``. Raises InvalidInput for another level or a missing TSA."""
+    if level not in ("lt", "lta"):
+        raise InvalidInput(level, reason="the long-term level is lt or lta")
+    if level == "lta" and stamp is None:
+        raise InvalidInput(level, reason="an archive timestamp (lta) needs a TSA")
+    store = TrustStore(data_dir)
+    fetching = Fetching(HttpTransport(timeout=timeout), RevocationCache(), dict(rewrites or {}))
+    data = cades_lt.collect_validation_data(
+        signed,
+        anchors=[*store.certificates(), *anchors],
+        intermediates=store.intermediates(),
+        fetching=fetching,
+    )
+    extended = cades_lt.add_validation_data(signed, data)
+    if level == "lta" and stamp is not None:
+        extended = cades_lt.add_archive_timestamp(extended, stamp)
+    return extended
+
+
 def check_certificate(
     certificate: x509.Certificate,
     chain: Sequence[x509.Certificate] = (),
@@ -104,4 +156,10 @@ def check_certificate(
     )
 
 
-__all__ = ["DEFAULT_TIMEOUT", "check_certificate", "looks_like_xml", "validate_file"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "check_certificate",
+    "extend_to_long_term",
+    "looks_like_xml",
+    "validate_file",
+]
