@@ -19,6 +19,13 @@ blocked origin is refused with ActionCanceled before any dialog (checked again o
 lock is held, so a request queued behind the one that blocked its site never prompts), with an
 audit line. A person's "no, and always block this site" (a ``Refusal(block_origin=True)`` from
 the Prompter) is recorded there. There is no "always allow".
+
+Key status: the filters' reasons are codes (service/key_status.Reason) the prompters show in
+the request's language. ``trusted`` is what ``signerParams.chain: null`` chains to (the trust
+store's anchors). With a ``revocation`` checker, a key whose certificate its CA says is revoked
+is refused like a filtered one unless the query allows revoked keys (``allowRevoked``, test
+only); a CA that does not answer in time leaves the key selectable, with a warning in the
+confirmation (soft-fail).
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ from .errors import ActionCanceled, NotAvailable, StorageEmpty, StorageUnknown, 
 from .file_signing import Cancelled, SignFormat, prepare
 from .file_signing import Progress as FileProgress
 from .filters import Candidate, KeyFilter, filters_for, refusals
+from .key_status import Reason, RevocationChecker, TrustedCas, refusal_for
 from .known_keys import KnownKeys
 from .origins import OriginPolicy
 from .prompter import (
@@ -101,6 +109,7 @@ class KeyQuery:
     filters: tuple[KeyFilter, ...] | None = None
     locale: str = "kk"
     logo: str | None = None
+    allow_revoked: bool = False
 
     def effective_filters(self) -> tuple[KeyFilter, ...]:
         """The filters given, or those implied by the key type alone."""
@@ -183,8 +192,12 @@ class SigningService:
         tsa: Timestamper | None = None,
         origins: OriginPolicy | None = None,
         tokens: TokenRegistry | None = None,
+        trusted: TrustedCas | None = None,
+        revocation: RevocationChecker | None = None,
     ) -> None:
         self.prompter = prompter
+        self.trusted = trusted if trusted is not None else TrustedCas()
+        self.revocation = revocation
         self.tokens = tokens if tokens is not None else environment_registry()
         # Tokens logged in during the request under way; closed (logged out) when it ends.
         self._stores: list[Pkcs11Token] = []
@@ -262,7 +275,21 @@ class SigningService:
             raise EmptyKeyStore(store.label)
         return entries
 
-    async def _choose(self, query: KeyQuery, action: Action) -> tuple[KeyEntry, KeyView]:
+    async def _revocation_refusal(
+        self, query: KeyQuery, entry: KeyEntry, warnings: list[str]
+    ) -> Reason | None:
+        """Refused when revoked; a warning (kept in ``warnings``) when the CA cannot say."""
+        if self.revocation is None or query.allow_revoked:
+            return None
+        status = await self.revocation.status(entry.certificate, entry.chain)
+        if status.status == "unknown":
+            audit.warning("origin=%s revocation not checked: %s", query.origin, status.detail)
+            warnings.append(Reason("warning.revocation_unknown"))
+        return refusal_for(status)
+
+    async def _choose(
+        self, query: KeyQuery, action: Action, warnings: list[str] | None = None
+    ) -> tuple[KeyEntry, KeyView]:
         filters = query.effective_filters()
         descriptions = tuple(f.description for f in filters)
         storages = query.storages or ("PKCS12",)
@@ -322,10 +349,16 @@ class SigningService:
             candidate, reasons = next(((c, r) for c, r in judged if not r), judged[0])
             entry = candidate.entry
             view = KeyView(path, entry.alias, candidate.identity)
+            said: list[str] = []
+            if not reasons:
+                revoked = await self._revocation_refusal(query, entry, said)
+                reasons = (revoked,) if revoked is not None else ()
             if reasons:
-                await self.prompter.key_refused(RefusedKey(view, reasons))
-                problem = "; ".join(reasons)
+                await self.prompter.key_refused(RefusedKey(view, reasons, query.locale))
+                problem = "; ".join(r.text(query.locale) for r in reasons)
                 continue
+            if warnings is not None:
+                warnings.extend(said)
             return entry, view
         raise TooManyAttempts("no usable key chosen")
 
@@ -380,7 +413,8 @@ class SigningService:
         async with self._dialog:
             try:
                 self._check_origin(query.origin)
-                entry, key_view = await self._choose(query, "sign")
+                warnings: list[str] = []
+                entry, key_view = await self._choose(query, "sign", warnings)
                 if fits is not None:
                     try:
                         fits(entry)
@@ -388,7 +422,14 @@ class SigningService:
                         await self.prompter.report_error(query.origin, error, query.locale)
                         raise
                 request = SignRequestView(
-                    query.origin, kind, views, key_view, detached, query.locale, query.logo
+                    query.origin,
+                    kind,
+                    views,
+                    key_view,
+                    detached,
+                    query.locale,
+                    query.logo,
+                    tuple(warnings),
                 )
                 decision = await self.prompter.confirm(request)
                 if decision is not True:
@@ -609,9 +650,16 @@ class SigningService:
             async with self._dialog:
                 try:
                     self._check_origin(query.origin)
-                    entry, key_view = await self._choose(query, "sign")
+                    warnings: list[str] = []
+                    entry, key_view = await self._choose(query, "sign", warnings)
                     request = SignRequestView(
-                        query.origin, job.kind, (job.view,), key_view, job.detached, query.locale
+                        query.origin,
+                        job.kind,
+                        (job.view,),
+                        key_view,
+                        job.detached,
+                        query.locale,
+                        warnings=tuple(warnings),
                     )
                     decision = await self.prompter.confirm(request)
                     if decision is not True:

@@ -155,7 +155,13 @@ def test_signer_params_filters_all_reasons_listed(demo):
     text = " | ".join(refused.reasons)
     assert "lacks the usage(s) 1.2.398.3.3.4.1.2.1" in text
     assert f"IIN {demo['citizen_sign'].iin}, not 000000000000" in text
-    assert "BIN (none), not 940140000385" in text
+    assert "BIN —, not 940140000385" in text
+    assert [r.code for r in refused.reasons] == [
+        "refused.eku",
+        "refused.iin",
+        "refused.bin",
+        "refused.serial",
+    ]
     assert "serial number" in text
     assert len(refused.reasons) == 4
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...crypto.identity import Identity
+from ...service.key_status import localized
 from ...service.prompter import FILE_STORAGES, KeyChoice, KeyRequest
 from ..i18n import Text, Translator, register
 from ..widgets.identity import IdentityCard, identity_lines
@@ -324,7 +325,8 @@ class KeyChooserDialog(AsyncDialog):
             item.setData(PATH_ROLE, str(path))
             self.key_list.addItem(item)
         self._refresh_item(item)
-        self._say("keychooser.refused_pick", reasons="; ".join(reasons))
+        said = "; ".join(localized(r, self.translator.language) for r in reasons)
+        self._say("keychooser.refused_pick", reasons=said)
         for i in range(self.key_list.count()):
             other = self.key_list.item(i)
             if other.flags() & Qt.ItemFlag.ItemIsEnabled:
@@ -353,7 +355,8 @@ class KeyChooserDialog(AsyncDialog):
             lines = [path.name, self._bad_file_text(info)]
             enabled = False
         elif key in self._refused:
-            lines.append(t.text("keychooser.refused", reasons="; ".join(self._refused[key])))
+            said = "; ".join(localized(r, t.language) for r in self._refused[key])
+            lines.append(t.text("keychooser.refused", reasons=said))
             enabled = False
         item.setText("\n".join(lines))
         item.setToolTip(str(path))
@@ -503,7 +506,11 @@ class KeyChooserDialog(AsyncDialog):
         self.asks_label.setText(t.text(f"keychooser.asks.{self.request.action}"))
         filters = self.request.filters
         self.filters_label.setText(
-            t.text("keychooser.filters", filters="; ".join(filters)) if filters else ""
+            t.text(
+                "keychooser.filters", filters="; ".join(localized(f, t.language) for f in filters)
+            )
+            if filters
+            else ""
         )
         self.filters_label.setVisible(bool(filters))
         self.storage_label.setText(t.text("keychooser.storage"))
