@@ -18,6 +18,7 @@ import logging
 import string
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -240,6 +241,8 @@ class RevocationChecker:
             transport = HttpTransport(timeout=deadline)
         self.cas = cas
         self.deadline = deadline
+        # Its own threads: questions hung on a dead CA never hold up the signing threads.
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qalam-revocation")
         self.fetching = Fetching(transport, RevocationCache(), dict(rewrites or {}))
         self._answers: dict[bytes, tuple[float, RevocationStatus]] = {}
 
@@ -264,9 +267,10 @@ class RevocationChecker:
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
         try:
-            found = await asyncio.wait_for(
-                asyncio.to_thread(self._ask, certificate, tuple(extra)), self.deadline
+            asked = asyncio.get_running_loop().run_in_executor(
+                self._pool, self._ask, certificate, tuple(extra)
             )
+            found = await asyncio.wait_for(asked, self.deadline)
         except TimeoutError:
             found = RevocationStatus("unknown", "none", detail="the CA did not answer in time")
         ttl = UNKNOWN_TTL if found.status == "unknown" else GOOD_TTL
