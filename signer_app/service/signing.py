@@ -283,7 +283,7 @@ class SigningService:
             return None
         status = await self.revocation.status(entry.certificate, entry.chain)
         if status.status == "unknown":
-            audit.warning("origin=%s revocation not checked: %s", query.origin, status.detail)
+            # The checker logs the reason once per question; each request carries the warning.
             warnings.append(Reason("warning.revocation_unknown"))
         return refusal_for(status)
 
