@@ -13,6 +13,7 @@ from the key file's own chain and the store's intermediates, without the network
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,7 +42,7 @@ class Candidate:
     @classmethod
     def of(cls, entry: KeyEntry, now: datetime | None = None) -> Candidate:
         """Describe ``entry`` at ``now`` (the current time by default)."""
-        return cls(entry, identity_of(entry.certificate), now or datetime.now(UTC))
+        return cls(entry, _identity(entry.certificate), now or datetime.now(UTC))
 
     @property
     def eku_oids(self) -> frozenset[str]:
@@ -221,6 +222,15 @@ class ChainFilter:
         return Reason("refused.untrusted" if self.trusted else "refused.chain")
 
 
+# The same key file is opened request after request (as NCALayer does): its identity and the
+# signatures of its chain are worked out once. Certificates hash and compare by their DER, so
+# a remembered answer only ever applies to the very same bytes.
+@functools.lru_cache(maxsize=256)
+def _identity(certificate: x509.Certificate) -> Identity:
+    return identity_of(certificate)
+
+
+@functools.lru_cache(maxsize=1024)
 def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     if cert.issuer != issuer.subject:
         return False
