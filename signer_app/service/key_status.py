@@ -130,9 +130,9 @@ REASONS: dict[str, tuple[str, str, str]] = {
         "сертификат {date} кері қайтарылған",
     ),
     "warning.revocation_unknown": (
-        "whether the certificate is revoked could not be checked (the CA did not answer)",
-        "не удалось проверить, отозван ли сертификат (УЦ не ответил)",
-        "сертификаттың кері қайтарылғанын тексеру мүмкін болмады (КО жауап бермеді)",
+        "whether the certificate is revoked could not be checked (its CA did not answer)",
+        "не удалось проверить, не отозван ли сертификат (его УЦ не ответил)",
+        "сертификаттың кері қайтарылмағанын тексеру мүмкін болмады (оның КО жауап бермеді)",
     ),
 }
 
