@@ -250,9 +250,10 @@ class RevocationChecker:
         self, certificate: x509.Certificate, extra: Sequence[x509.Certificate]
     ) -> RevocationStatus:
         cas = self.cas.current()
+        # The key file's own chain helps build the path, but never becomes an anchor.
         return certificate_status(
             certificate,
-            anchors=[*cas.anchors, *extra],
+            anchors=cas.anchors,
             intermediates=[*cas.intermediates, *extra],
             fetching=self.fetching,
             now=datetime.now(UTC),
@@ -280,7 +281,7 @@ class RevocationChecker:
         else:
             self._answers[key] = (float("inf"), found)
         if found.status == "unknown":
-            log.info(
+            log.warning(
                 "revocation unknown for serial %x: %s", certificate.serial_number, found.detail
             )
         return found
