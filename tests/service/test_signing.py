@@ -295,9 +295,11 @@ def test_one_dialog_at_a_time_across_callers(demo):
 
 def test_cancelling_the_task_cancels_the_dialog(demo):
     cancelled = asyncio.Event()
+    asked = asyncio.Event()
 
     class Waiting(ScriptedPrompter):
         async def confirm(self, request: SignRequestView) -> bool:
+            asked.set()
             try:
                 await asyncio.sleep(60)
             except asyncio.CancelledError:
@@ -309,7 +311,8 @@ def test_cancelling_the_task_cancels_the_dialog(demo):
 
     async def scenario() -> None:
         task = asyncio.create_task(svc.sign_cms(KeyQuery(ORIGIN), [b"x"]))
-        await asyncio.sleep(0.2)
+        # The dialog is open (the key file's open takes longer on a loaded machine).
+        await asyncio.wait_for(asked.wait(), 20)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
