@@ -21,13 +21,18 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from ..crypto.revocation import RevocationCache, RevocationStatus, Transport
-from ..crypto.validation import Fetching, certificate_status
 from .trust_store import DEMO_CHAIN, DEMO_ROOTS, TrustStore, read_certificates
+
+if TYPE_CHECKING:
+    # Path validation (pyhanko-certvalidator) takes most of a second to import: loaded when
+    # the first revocation question is asked, not when the API starts.
+    from ..crypto.revocation import RevocationStatus, Transport
+    from ..crypto.validation import Fetching
 
 log = logging.getLogger("qalam.keys")
 
@@ -235,27 +240,37 @@ class RevocationChecker:
         deadline: float = DEFAULT_TIMEOUT,
         rewrites: Mapping[str, str] | None = None,
     ) -> None:
-        if transport is None:
-            from .http_fetch import HttpTransport
-
-            transport = HttpTransport(timeout=deadline)
         self.cas = cas
         self.deadline = deadline
+        self.transport = transport
+        self.rewrites = dict(rewrites or {})
         # Its own threads: questions hung on a dead CA never hold up the signing threads.
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qalam-revocation")
-        self.fetching = Fetching(transport, RevocationCache(), dict(rewrites or {}))
+        self._fetching: Fetching | None = None
         self._answers: dict[bytes, tuple[float, RevocationStatus]] = {}
+
+    def _fetching_now(self) -> Fetching:
+        if self._fetching is None:
+            from ..crypto.revocation import RevocationCache
+            from ..crypto.validation import Fetching
+            from .http_fetch import HttpTransport
+
+            transport = self.transport or HttpTransport(timeout=self.deadline)
+            self._fetching = Fetching(transport, RevocationCache(), self.rewrites)
+        return self._fetching
 
     def _ask(
         self, certificate: x509.Certificate, extra: Sequence[x509.Certificate]
     ) -> RevocationStatus:
+        from ..crypto.validation import certificate_status
+
         cas = self.cas.current()
         # The key file's own chain helps build the path, but never becomes an anchor.
         return certificate_status(
             certificate,
             anchors=cas.anchors,
             intermediates=[*cas.intermediates, *extra],
-            fetching=self.fetching,
+            fetching=self._fetching_now(),
             now=datetime.now(UTC),
         )
 
@@ -273,6 +288,8 @@ class RevocationChecker:
             )
             found = await asyncio.wait_for(asked, self.deadline)
         except TimeoutError:
+            from ..crypto.revocation import RevocationStatus
+
             found = RevocationStatus("unknown", "none", detail="the CA did not answer in time")
         ttl = UNKNOWN_TTL if found.status == "unknown" else GOOD_TTL
         if found.status != "revoked":
