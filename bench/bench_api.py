@@ -7,7 +7,8 @@
   NCALayer does): p50 and p99. The PKCS#12 open and the CMS sign are timed in this process
   with the same code and key (median of 20 each); the API's own share is defined as
   p50 round trip - median open - median sign: what the socket, TLS, JSON, base64, dispatch,
-  scripted prompter and reply formatting add. Target < 2 ms.
+  scripted prompter and reply formatting add. Target < 2 ms. (bench_api_share measures the same
+  share per request inside the server, which a loaded machine disturbs much less.)
 * heartbeat: 50 sockets send ``--heartbeat--`` in a loop (one outstanding each) while another
   process signs a 50 MiB payload (detached CMS) over its own socket; the longest wait for a
   heartbeat echo, from the start of that upload to its reply. Target < 100 ms.

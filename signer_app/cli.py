@@ -295,11 +295,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .api.dispatch import ApiConfig, Dispatcher
     from .api.server import ApiServer, ServerConfig, is_loopback
     from .api.tls import ensure_tls
+    from .service.key_status import RevocationChecker, TrustedCas
     from .service.origins import OriginPolicy
     from .service.prompter import Prompter, ScriptedPrompter, TerminalPrompter
     from .service.settings import SettingsStore
     from .service.signing import SigningService
     from .service.tokens import environment_registry
+    from .service.trust_store import TrustStore
     from .service.tsa_client import HttpTsa
 
     if not is_loopback(args.host):
@@ -332,7 +334,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_connections=args.max_connections or settings.max_connections,
     )
     tokens = environment_registry(settings.pkcs11_modules)
-    service = SigningService(prompter, tsa=tsa, origins=OriginPolicy(store), tokens=tokens)
+    trusted = TrustedCas(TrustStore(data_dir))
+    service = SigningService(
+        prompter,
+        tsa=tsa,
+        origins=OriginPolicy(store),
+        tokens=tokens,
+        trusted=trusted,
+        revocation=RevocationChecker(trusted),
+    )
     service.locale = settings.locale
     dispatcher = Dispatcher(service, config=ApiConfig())
     server = ApiServer(dispatcher, config, files)

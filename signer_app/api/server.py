@@ -19,6 +19,7 @@ import contextlib
 import http
 import ipaddress
 import logging
+import socket
 import ssl
 import time
 import weakref
@@ -41,6 +42,16 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 audit = logging.getLogger("qalam.audit")
 log = logging.getLogger("qalam.api")
+
+
+_SAME_PORT_TRIES = 5
+
+
+def _free_port(host: str) -> int:
+    """A port the system calls free on ``host`` now."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -206,6 +217,16 @@ class ApiServer:
             ssl=context,
             server_header=None,
         )
+        if port == 0 and len(hosts) > 1:
+            # "Any port" must be one port for both addresses (a page told 127.0.0.1:P finds
+            # [::1]:P too): take a port free on the first address, bind both to it, and try
+            # another if the second address has it taken.
+            for _ in range(_SAME_PORT_TRIES):
+                try:
+                    chosen = _free_port(self.config.host)
+                    return await serve(self._handler, hosts, chosen, **options)  # type: ignore[arg-type]
+                except OSError:
+                    continue
         try:
             return await serve(self._handler, hosts, port, **options)  # type: ignore[arg-type]
         except OSError:

@@ -36,6 +36,7 @@ from typing import Any, Literal, Protocol, TextIO
 
 from ..crypto.errors import InvalidInput, QalamError
 from ..crypto.identity import Identity
+from .key_status import localized
 
 LOCAL_PROGRAM = "a local program (no Origin header)"
 
@@ -79,7 +80,10 @@ Kind = Literal["cms", "xml", "hash", "raw"]
 
 @dataclass(frozen=True)
 class KeyRequest:
-    """What the key chooser is asked for, and why the previous choice did not do."""
+    """What the key chooser is asked for, and why the previous choice did not do.
+
+    ``filters`` are service/key_status.Reason values (``str`` in English; ``localized`` gives
+    them in the request's language); ``problem`` is already in ``locale``."""
 
     origin: str | None
     action: Action
@@ -153,6 +157,7 @@ class RefusedKey:
 
     key: KeyView
     reasons: tuple[str, ...]
+    locale: str = "kk"
 
 
 @dataclass(frozen=True)
@@ -193,6 +198,8 @@ class SignRequestView:
     detached: bool = False
     locale: str = "kk"
     logo: str | None = None
+    # Things the person should know that do not stop the signature (revocation not checked).
+    warnings: tuple[str, ...] = ()
 
     @property
     def shown_origin(self) -> str:
@@ -445,7 +452,8 @@ class TerminalPrompter:
         """Ask for a key file path and its password (an empty path cancels)."""
         self._say(f"\n== {request.shown_origin} asks for a key ({request.action}) ==")
         if request.filters:
-            self._say("Keys must: " + "; ".join(request.filters))
+            wanted = (localized(f, request.locale) for f in request.filters)
+            self._say("Keys must: " + "; ".join(wanted))
         if request.problem:
             self._say(f"Previous attempt: {request.problem}")
         path = (await self._ask("Key file (.p12), empty to cancel: ")).strip()
@@ -462,7 +470,7 @@ class TerminalPrompter:
         """Say which key does not fit and why."""
         self._say(f"This key cannot be used: {refused.key.summary}")
         for reason in refused.reasons:
-            self._say(f"  - {reason}")
+            self._say(f"  - {localized(reason, refused.locale)}")
 
     async def confirm(self, request: SignRequestView) -> bool | Refusal:
         """Show origin, documents and key; approve only on "yes"; "block" refuses and blocks
@@ -476,6 +484,8 @@ class TerminalPrompter:
         if request.count > 5:
             self._say(f"  … and {request.count - 5} more")
         self._say(f"Key: {request.key.summary}")
+        for warning in request.warnings:
+            self._say(f"Warning: {localized(warning, request.locale)}")
         block = " 'block' to refuse and always block this site," if request.origin else ""
         answer = await self._ask(f"Sign? Type yes to sign,{block} anything else cancels: ")
         word = answer.strip().lower()

@@ -19,6 +19,13 @@ blocked origin is refused with ActionCanceled before any dialog (checked again o
 lock is held, so a request queued behind the one that blocked its site never prompts), with an
 audit line. A person's "no, and always block this site" (a ``Refusal(block_origin=True)`` from
 the Prompter) is recorded there. There is no "always allow".
+
+Key status: the filters' reasons are codes (service/key_status.Reason) the prompters show in
+the request's language. ``trusted`` is what ``signerParams.chain: null`` chains to (the trust
+store's anchors). With a ``revocation`` checker, a key whose certificate its CA says is revoked
+is refused like a filtered one unless the query allows revoked keys (``allowRevoked``, test
+only); a CA that does not answer in time leaves the key selectable, with a warning in the
+confirmation (soft-fail).
 """
 
 from __future__ import annotations
@@ -55,12 +62,13 @@ from ..crypto.errors import (
     WrongPassword,
 )
 from ..crypto.identity import identity_of
-from ..crypto.keystores import KeyEntry, open_pkcs12
+from ..crypto.keystores import KeyEntry, SoftwareKey, open_pkcs12
 from ..crypto.pkcs11 import Pkcs11Token
 from .errors import ActionCanceled, NotAvailable, StorageEmpty, StorageUnknown, TooManyAttempts
 from .file_signing import Cancelled, SignFormat, prepare
 from .file_signing import Progress as FileProgress
 from .filters import Candidate, KeyFilter, filters_for, refusals
+from .key_status import Reason, RevocationChecker, TrustedCas, refusal_for
 from .known_keys import KnownKeys
 from .origins import OriginPolicy
 from .prompter import (
@@ -101,6 +109,7 @@ class KeyQuery:
     filters: tuple[KeyFilter, ...] | None = None
     locale: str = "kk"
     logo: str | None = None
+    allow_revoked: bool = False
 
     def effective_filters(self) -> tuple[KeyFilter, ...]:
         """The filters given, or those implied by the key type alone."""
@@ -168,6 +177,18 @@ def _check_hash_sizes(hashes: Sequence[bytes]) -> None:
 
 
 _DESCRIBE_INLINE_LIMIT = 1 << 20
+# A request this small, with a software RSA/EC key and no network in it, is signed on the event
+# loop: the signature takes ~1.5 ms, the two thread wake-ups of a worker hop cost as much or
+# more on a loaded machine (bench api_share), and heartbeats wait at most a few ms.
+_SIGN_INLINE_BYTES = 64 << 10
+_SIGN_INLINE_COUNT = 4
+
+
+def _signs_quickly(documents: Sequence[bytes]) -> bool:
+    return (
+        len(documents) <= _SIGN_INLINE_COUNT
+        and sum(len(d) for d in documents) <= _SIGN_INLINE_BYTES
+    )
 
 
 class SigningService:
@@ -183,8 +204,12 @@ class SigningService:
         tsa: Timestamper | None = None,
         origins: OriginPolicy | None = None,
         tokens: TokenRegistry | None = None,
+        trusted: TrustedCas | None = None,
+        revocation: RevocationChecker | None = None,
     ) -> None:
         self.prompter = prompter
+        self.trusted = trusted if trusted is not None else TrustedCas()
+        self.revocation = revocation
         self.tokens = tokens if tokens is not None else environment_registry()
         # Tokens logged in during the request under way; closed (logged out) when it ends.
         self._stores: list[Pkcs11Token] = []
@@ -262,7 +287,21 @@ class SigningService:
             raise EmptyKeyStore(store.label)
         return entries
 
-    async def _choose(self, query: KeyQuery, action: Action) -> tuple[KeyEntry, KeyView]:
+    async def _revocation_refusal(
+        self, query: KeyQuery, entry: KeyEntry, warnings: list[str]
+    ) -> Reason | None:
+        """Refused when revoked; a warning (kept in ``warnings``) when the CA cannot say."""
+        if self.revocation is None or query.allow_revoked:
+            return None
+        status = await self.revocation.status(entry.certificate, entry.chain)
+        if status.status == "unknown":
+            # The checker logs the reason once per question; each request carries the warning.
+            warnings.append(Reason("warning.revocation_unknown"))
+        return refusal_for(status)
+
+    async def _choose(
+        self, query: KeyQuery, action: Action, warnings: list[str] | None = None
+    ) -> tuple[KeyEntry, KeyView]:
         filters = query.effective_filters()
         descriptions = tuple(f.description for f in filters)
         storages = query.storages or ("PKCS12",)
@@ -322,10 +361,16 @@ class SigningService:
             candidate, reasons = next(((c, r) for c, r in judged if not r), judged[0])
             entry = candidate.entry
             view = KeyView(path, entry.alias, candidate.identity)
+            said: list[str] = []
+            if not reasons:
+                revoked = await self._revocation_refusal(query, entry, said)
+                reasons = (revoked,) if revoked is not None else ()
             if reasons:
-                await self.prompter.key_refused(RefusedKey(view, reasons))
-                problem = "; ".join(reasons)
+                await self.prompter.key_refused(RefusedKey(view, reasons, query.locale))
+                problem = "; ".join(r.text(query.locale) for r in reasons)
                 continue
+            if warnings is not None:
+                warnings.extend(said)
             return entry, view
         raise TooManyAttempts("no usable key chosen")
 
@@ -339,11 +384,12 @@ class SigningService:
         detached: bool = False,
         names: Sequence[str] | None = None,
         fits: Callable[[KeyEntry], None] | None = None,
+        quick: bool = False,
     ) -> tuple[T, KeyEntry]:
         """``_approved_unlogged``, recorded in the request log whatever the outcome."""
         try:
             result, entry = await self._approved_unlogged(
-                query, kind, documents, sign, detached=detached, names=names, fits=fits
+                query, kind, documents, sign, detached=detached, names=names, fits=fits, quick=quick
             )
         except BaseException as error:
             await self._log_request(query.origin, kind, len(documents), None, error)
@@ -361,10 +407,12 @@ class SigningService:
         detached: bool = False,
         names: Sequence[str] | None = None,
         fits: Callable[[KeyEntry], None] | None = None,
+        quick: bool = False,
     ) -> tuple[T, KeyEntry]:
         """The common flow: key -> confirm -> sign, under the one-dialog lock. ``fits`` raises
         when the chosen key cannot do what is asked (a hash of another size): the person hears
-        why instead of being asked to approve a signature that cannot be made."""
+        why instead of being asked to approve a signature that cannot be made. ``quick``: the
+        signing is small and touches no network, so a software key signs on the loop."""
         labels = list(names) if names is not None else [None] * len(documents)
 
         def describe() -> tuple[DocumentView, ...]:
@@ -380,7 +428,8 @@ class SigningService:
         async with self._dialog:
             try:
                 self._check_origin(query.origin)
-                entry, key_view = await self._choose(query, "sign")
+                warnings: list[str] = []
+                entry, key_view = await self._choose(query, "sign", warnings)
                 if fits is not None:
                     try:
                         fits(entry)
@@ -388,12 +437,21 @@ class SigningService:
                         await self.prompter.report_error(query.origin, error, query.locale)
                         raise
                 request = SignRequestView(
-                    query.origin, kind, views, key_view, detached, query.locale, query.logo
+                    query.origin,
+                    kind,
+                    views,
+                    key_view,
+                    detached,
+                    query.locale,
+                    query.logo,
+                    tuple(warnings),
                 )
                 decision = await self.prompter.confirm(request)
                 if decision is not True:
                     raise self._refused(query.origin, decision, "not approved")
                 try:
+                    if quick and isinstance(entry.key, SoftwareKey):
+                        return sign(entry), entry
                     return await asyncio.to_thread(sign, entry), entry
                 except QalamError as error:
                     await self.prompter.report_error(query.origin, error, query.locale)
@@ -474,6 +532,7 @@ class SigningService:
             detached=detached or digested,
             names=names,
             fits=hashes_fit if digested else None,
+            quick=tsa is None and _signs_quickly(documents),
         )
         return SignResult(signatures=tuple(signatures), certificate=entry.certificate)
 
@@ -507,7 +566,7 @@ class SigningService:
             return [entry.key.sign_digest(d, digest) for d in documents]
 
         signatures, entry = await self._approved(
-            query, "hash" if digested else "raw", documents, sign
+            query, "hash" if digested else "raw", documents, sign, quick=_signs_quickly(documents)
         )
         return SignResult(signatures=tuple(signatures), certificate=entry.certificate)
 
@@ -535,7 +594,9 @@ class SigningService:
             )
 
         encoded = [x.encode("utf-8", "replace") for x in xmls]
-        documents, entry = await self._approved(query, "xml", encoded, sign)
+        documents, entry = await self._approved(
+            query, "xml", encoded, sign, quick=_signs_quickly(encoded)
+        )
         return SignResult(documents=tuple(documents), certificate=entry.certificate)
 
     # ------------------------------------------------------------------ request log
@@ -609,9 +670,16 @@ class SigningService:
             async with self._dialog:
                 try:
                     self._check_origin(query.origin)
-                    entry, key_view = await self._choose(query, "sign")
+                    warnings: list[str] = []
+                    entry, key_view = await self._choose(query, "sign", warnings)
                     request = SignRequestView(
-                        query.origin, job.kind, (job.view,), key_view, job.detached, query.locale
+                        query.origin,
+                        job.kind,
+                        (job.view,),
+                        key_view,
+                        job.detached,
+                        query.locale,
+                        warnings=tuple(warnings),
                     )
                     decision = await self.prompter.confirm(request)
                     if decision is not True:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
 
 from signer_app.api.dispatch import ApiConfig, Dispatcher, Reply
 from signer_app.service.prompter import ScriptedAnswer, ScriptedPrompter
@@ -54,3 +62,52 @@ def basics(**args: Any) -> dict[str, Any]:
     }
     base.update(args)
     return {"module": BASICS, "method": "sign", "args": base}
+
+
+def self_made_key(folder: Path, password: str) -> Path:
+    """A SIGN-purpose key file from a CA nobody trusts: made here, since the point of the
+    tests that use it is a CA that is not in the demo PKI."""
+    now = datetime.now(UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Self-made test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "ӨЗІМ ЖАСАДЫМ"),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, "IIN850101300124"),
+        ]
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    blob = pkcs12.serialize_key_and_certificates(
+        b"self-made",
+        key,
+        cert,
+        [ca],
+        serialization.BestAvailableEncryption(password.encode()),
+    )
+    path = folder / "self-made.p12"
+    path.write_bytes(blob)
+    return path

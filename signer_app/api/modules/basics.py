@@ -10,9 +10,11 @@ from the service's TSA (the bundled CA's /tsp unless configured otherwise); a TS
 reached or refuses gives SIGNING_FAILURE with the plain reason, never an unstamped CMS. It is
 ignored for xml and raw, as absent/null/non-object values are.
 
-Not yet: ``chain`` absent/null does not yet restrict keys to NCA RK's CAs;
-``allowRevoked`` has nothing to relax until revocation checks arrive. XML results are
-compact, as on 1.4 (one line, unbroken base64: PROTOCOL.md §7.2), unlike commonUtils' signXml.
+``signerParams.chain`` absent/null (or a wrong type) offers only keys chaining to the trust
+store's anchors (the service's ``trusted``); ``[]`` no chain filter; PEM CAs those CAs.
+``signingParams.allowRevoked`` (test only) lets a key whose certificate is revoked be chosen;
+without it the service's revocation check greys it out. XML results are compact, as on 1.4
+(one line, unbroken base64: PROTOCOL.md §7.2), unlike commonUtils' signXml.
 """
 
 from __future__ import annotations
@@ -154,14 +156,17 @@ class Basics:
         encapsulate = lenient_bool(signing.get("encapsulate"), True)
         digested = lenient_bool(signing.get("digested"), False)
         output_cert = lenient_bool(signing.get("outputCert"), False)
+        service = call.service
+        chain = _chain(signer.get("chain"))
         filters = filters_for(
             KeyType.ANY,
             ext_key_usage_oids=oids,
             iin=_opt_str(signer, "iin"),
             bin=_opt_str(signer, "bin"),
             serial_number=_opt_str(signer, "serialNumber"),
-            chain=_chain(signer.get("chain")),
+            chain=chain,
             allow_expired=lenient_bool(signing.get("allowExpired"), False),
+            trusted=service.trusted.current() if chain is None else None,
         )
         storages = args.get("allowedStorages")
         allowed = tuple(storages) if isinstance(storages, list) else None
@@ -176,8 +181,8 @@ class Basics:
             filters,
             locale,
             logo if isinstance(logo, str) and len(logo) <= MAX_LOGO else None,
+            allow_revoked=lenient_bool(signing.get("allowRevoked"), False),
         )
-        service = call.service
         if fmt == "xml":
             result = await service.sign_xml(query, data, layout="compact")
             return self._ok(call, list(result.documents), was_array)

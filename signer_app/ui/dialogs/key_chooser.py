@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from ...crypto.errors import PinCountLow, PinFinalTry, PinIncorrect, PinLocked
 from ...crypto.identity import Identity
 from ...crypto.pkcs11 import PinState
+from ...service.key_status import localized
 from ...service.prompter import FILE_STORAGES, KeyChoice, KeyRequest
 from ...service.tokens import DRIVERS, PresentToken
 from ..i18n import Text, Translator, register
@@ -390,7 +391,8 @@ class KeyChooserDialog(AsyncDialog):
             item.setData(PATH_ROLE, str(path))
             self.key_list.addItem(item)
         self._refresh_item(item)
-        self._say("keychooser.refused_pick", reasons="; ".join(reasons))
+        said = "; ".join(localized(r, self.translator.language) for r in reasons)
+        self._say("keychooser.refused_pick", reasons=said)
         for i in range(self.key_list.count()):
             other = self.key_list.item(i)
             if other.flags() & Qt.ItemFlag.ItemIsEnabled:
@@ -460,7 +462,8 @@ class KeyChooserDialog(AsyncDialog):
             lines = [path.name, self._bad_file_text(info)]
             enabled = False
         elif key in self._refused:
-            lines.append(t.text("keychooser.refused", reasons="; ".join(self._refused[key])))
+            said = "; ".join(localized(r, t.language) for r in self._refused[key])
+            lines.append(t.text("keychooser.refused", reasons=said))
             enabled = False
         item.setText("\n".join(lines))
         item.setToolTip(str(path))
@@ -667,7 +670,11 @@ class KeyChooserDialog(AsyncDialog):
         self.asks_label.setText(t.text(f"keychooser.asks.{self.request.action}"))
         filters = self.request.filters
         self.filters_label.setText(
-            t.text("keychooser.filters", filters="; ".join(filters)) if filters else ""
+            t.text(
+                "keychooser.filters", filters="; ".join(localized(f, t.language) for f in filters)
+            )
+            if filters
+            else ""
         )
         self.filters_label.setVisible(bool(filters))
         self.storage_label.setText(t.text("keychooser.storage"))
