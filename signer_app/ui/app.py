@@ -25,9 +25,11 @@ from ..api.dispatch import ApiConfig, Dispatcher
 from ..api.server import DEFAULT_PORT, ApiServer, ServerConfig
 from ..api.tls import TlsFiles, ensure_tls
 from ..crypto.errors import QalamError
+from ..service.key_status import RevocationChecker, TrustedCas
 from ..service.known_keys import KnownKeys
 from ..service.signing import SigningService
 from ..service.tokens import TokenRegistry, environment_registry
+from ..service.trust_store import TrustStore
 from ..service.tsa_client import HttpTsa
 from .context import AppContext
 from .expiry_reminder import Reminder, expiry_reminder, open_renewal
@@ -65,11 +67,16 @@ class QalamApp:
         self.token_watch.registry_changed.connect(self._use_registry)
         self.prompter = QtPrompter(context)
         tsa_url = settings.tsa_url if options.tsa_url is None else options.tsa_url
+        # As `qalam serve`: signerParams.chain null means the user's trust store, and a
+        # revoked key is greyed out unless the site allows it (soft-fail when its CA is down).
+        trusted = TrustedCas(TrustStore(context.data_dir))
         self.service = SigningService(
             self.prompter,
             tsa=HttpTsa(tsa_url) if tsa_url else None,
             origins=context.origins,
             tokens=self.token_watch.registry,
+            trusted=trusted,
+            revocation=RevocationChecker(trusted),
         )
         self.service.locale = settings.locale
         self.known_keys = KnownKeys(context.data_dir)

@@ -44,6 +44,10 @@ def test_the_app_serves_the_api_greeting_and_the_tray_says_so(loop, tmp_path, de
     assert lines[0] == f"Signing service: listening on port {app.port}"
     assert lines[2] == "Key files found: 2"
     assert not app.window.isVisible()
+    # As `qalam serve`: chain null means this user's trust store; revoked keys are greyed.
+    assert app.service.revocation is not None
+    assert app.service.trusted.store is not None
+    assert app.service.trusted.store.path.parent == tmp_path / "home"
 
 
 def test_a_port_in_use_is_said_in_the_tray_not_a_crash(loop, tmp_path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from signer_app.crypto.identity import identity_of
+from signer_app.service.key_status import Reason
 from signer_app.service.prompter import DocumentView, KeyRequest, KeyType, KeyView, SignRequestView
 from signer_app.ui.dialogs.confirm import ConfirmDialog
 from signer_app.ui.dialogs.error import ErrorDialog
@@ -153,6 +155,24 @@ def test_confirmation_names_site_content_and_key_and_switches_language(qtbot, de
     assert dialog.sign_button.text() == "Қол қою"
     assert dialog.block_button.text() == "Болдырмау және бұл сайтты әрдайым бұғаттау"
     assert "қол қоюға арналған (SIGN)" in dialog.card.text()
+
+
+def test_confirmation_shows_the_keys_warnings_in_the_persons_language(qtbot, demo) -> None:
+    warning = Reason("warning.revocation_unknown")
+    translator = Translator("en")
+    dialog = ConfirmDialog(translator, replace(sign_view(demo), warnings=(warning,)))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.warnings_label.isVisible()
+    assert dialog.warnings_label.text() == warning.text("en")
+    translator.set_language("ru")
+    assert dialog.warnings_label.text() == warning.text("ru") != warning.text("en")
+    quiet = ConfirmDialog(translator, sign_view(demo))
+    qtbot.addWidget(quiet)
+    quiet.show()
+    assert not quiet.warnings_label.isVisible()
+    dialog.dismiss()
+    quiet.dismiss()
 
 
 def test_chooser_strings_switch_language_live(chooser, demo) -> None:

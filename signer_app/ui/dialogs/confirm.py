@@ -4,7 +4,8 @@ What is signed: the kind (CMS, XML, a hash the site computed, a raw signature), 
 documents and their total size, each document's SHA-256 and a text/XML preview (the service's
 DocumentView). The key: the owner card. Answers: True (Sign), None (Cancel, Esc) or "block"
 ("Cancel and always block this site", not offered for a local program, which has no origin
-to block). Sign is the default button, so Enter signs once the person has read it.
+to block). Sign is the default button, so Enter signs once the person has read it. Warnings
+about the key (revocation status unknown) are shown under its owner card.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...service.key_status import localized
 from ...service.prompter import SignRequestView
 from ..i18n import Text, Translator, register
+from ..style import error_style
 from ..widgets.identity import IdentityCard
 from .base import AsyncDialog
 from .key_chooser import BLOCK
@@ -127,6 +130,12 @@ class ConfirmDialog(AsyncDialog):
         self.key_label = QLabel()
         self.card = IdentityCard(translator)
         self.card.show_identity(request.key.identity, Path(request.key.path))
+        # What the service could not establish about the key (its CA did not answer whether
+        # the certificate is revoked): said beside the key, in the warning colour.
+        self.warnings_label = QLabel()
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setStyleSheet(error_style(self.palette()))
+        self.warnings_label.setVisible(bool(request.warnings))
 
         self.buttons = QDialogButtonBox()
         self.sign_button = self.buttons.addButton("", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -151,6 +160,7 @@ class ConfirmDialog(AsyncDialog):
         layout.addWidget(self.preview)
         layout.addWidget(self.key_label)
         layout.addWidget(self.card)
+        layout.addWidget(self.warnings_label)
         bottom = QHBoxLayout()
         bottom.addWidget(self.block_button)
         bottom.addStretch(1)
@@ -189,6 +199,7 @@ class ConfirmDialog(AsyncDialog):
         self.preview_label.setText(t.text("confirm.preview"))
         self.preview.setAccessibleName(t.text("confirm.preview"))
         self.key_label.setText(t.text("confirm.key"))
+        self.warnings_label.setText("\n".join(localized(w, t.language) for w in r.warnings))
         self.sign_button.setText(t.text("confirm.sign"))
         self.cancel_button.setText(t.text("confirm.cancel"))
         self.block_button.setText(t.text("confirm.block"))
