@@ -256,6 +256,22 @@ def test_verify_offline_cannot_confirm_and_exits_1(citizen, document, tmp_path, 
     assert report["signers"][0]["revocation"]["status"] == "unknown"
 
 
+def test_a_gost_signature_chains_to_the_demo_gost_root_offline(
+    demo, document, tmp_path, monkeypatch, capsys
+) -> None:
+    key = demo["citizen_gost_sign"]
+    monkeypatch.setenv("QALAM_PASSWORD", key.password)
+    assert main(["sign", str(document), "-k", str(key.path)]) == EXIT_OK
+    capsys.readouterr()
+    home = ["--data-dir", str(tmp_path / "home")]
+    main(["verify", str(document) + ".cms", "--offline", "--json", *home])
+    report = json.loads(capsys.readouterr().out)
+    # Only revocation is unknown offline: the chain reached the GOST root the demo trusts.
+    assert (report["indication"], report["sub_indication"]) == ("INDETERMINATE", "TRY_LATER")
+    anchor = report["signers"][0]["chain"][-1]
+    assert (anchor["role"], anchor["subject"]) == ("anchor", "НЕГІЗГІ КО (GOST) TEST")
+
+
 def test_verify_refuses_a_bad_url_map_with_exit_2(citizen, document, capsys) -> None:
     main(["sign", str(document), "-k", str(citizen.path)])
     assert main(["verify", str(document) + ".cms", "--url-map", "nonsense"]) == EXIT_ERROR

@@ -30,6 +30,9 @@ FORMAT_VERSION = 1
 DEMO_ROOTS = Path(__file__).resolve().parents[2] / "certs" / "trust" / "demo-roots.pem"
 # The demo roots and their issuing CAs: the issuing CAs help build chains offline.
 DEMO_CHAIN = DEMO_ROOTS.with_name("demo-chain.pem")
+# The demo GOST line (root and issuing CA), kept in a file of its own because openssl, xmlsec1
+# and node read the two above and cannot parse GOST keys; trusted like the RSA demo roots.
+DEMO_GOST_CHAIN = DEMO_ROOTS.with_name("demo-gost-chain.pem")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +89,10 @@ class TrustStore:
     def _builtin(self) -> list[x509.Certificate]:
         if self.builtin is None or not self.builtin.is_file():
             return []
-        return read_certificates(self.builtin.read_bytes(), str(self.builtin))
+        found = read_certificates(self.builtin.read_bytes(), str(self.builtin))
+        if self.builtin == DEMO_ROOTS:
+            found += [c for c in _demo_gost_line() if c.issuer == c.subject]
+        return found
 
     def _load(self) -> dict[str, Any]:
         try:
@@ -136,7 +142,7 @@ class TrustStore:
         if self.builtin != DEMO_ROOTS or not DEMO_CHAIN.is_file():
             return []
         trusted = {a.sha256 for a in self.anchors()}
-        chain = read_certificates(DEMO_CHAIN.read_bytes(), str(DEMO_CHAIN))
+        chain = read_certificates(DEMO_CHAIN.read_bytes(), str(DEMO_CHAIN)) + _demo_gost_line()
         return [
             c
             for c in chain
@@ -202,6 +208,12 @@ class TrustStore:
             ]
         self._save(data)
         return anchor
+
+
+def _demo_gost_line() -> list[x509.Certificate]:
+    if not DEMO_GOST_CHAIN.is_file():  # a demo PKI made without --add-gost
+        return []
+    return read_certificates(DEMO_GOST_CHAIN.read_bytes(), str(DEMO_GOST_CHAIN))
 
 
 __all__ = ["DEMO_ROOTS", "FILE_NAME", "Anchor", "TrustStore", "fingerprint", "read_certificates"]

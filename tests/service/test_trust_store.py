@@ -38,7 +38,8 @@ def make_certificate(ca: bool, name: str = "ИМПОРТ ТАМЫР TEST") -> x5
 def test_a_new_store_trusts_the_demo_roots_and_writes_nothing(tmp_path: Path) -> None:
     anchors = TrustStore(tmp_path).anchors()
     assert {a.origin for a in anchors} == {"demo"}
-    assert len(anchors) == 2
+    assert len(anchors) == 3  # NAC (RSA), GOV CA, and NAC's GOST line
+    assert any("(GOST)" in a.subject for a in anchors)
     assert not (tmp_path / FILE_NAME).exists()
 
 
@@ -59,7 +60,7 @@ def test_an_end_entity_certificate_is_refused_as_an_anchor(tmp_path: Path) -> No
         store.add(make_certificate(ca=False, name="ЖҰМАБЕКОВ").public_bytes(Encoding.PEM))
     with pytest.raises(InvalidInput, match="no readable certificate"):
         store.add(b"not a certificate", "junk.pem")
-    assert len(store.anchors()) == 2
+    assert len(store.anchors()) == 3  # the demo ones, unchanged
 
 
 def test_a_demo_root_can_be_removed_and_added_back(tmp_path: Path) -> None:
@@ -77,7 +78,7 @@ def test_remove_wants_a_prefix_naming_exactly_one_anchor(tmp_path: Path) -> None
     for bad in ("abc", "zzzzzzzzzz", "00000000000000"):
         with pytest.raises(InvalidInput):
             store.remove(bad)
-    assert len(store.anchors()) == 2
+    assert len(store.anchors()) == 3  # the demo ones, unchanged
 
 
 def test_a_damaged_store_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
@@ -95,7 +96,7 @@ def test_a_damaged_store_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
 
 def test_the_demo_issuing_cas_help_only_while_their_root_is_trusted(tmp_path: Path) -> None:
     store = TrustStore(tmp_path)
-    assert len(store.intermediates()) == 2
-    nac_root = next(a for a in store.anchors() if "МО " not in a.subject)
+    assert len(store.intermediates()) == 3
+    nac_root = next(a for a in store.anchors() if a.subject == "НЕГІЗГІ КО (RSA) TEST")
     store.remove(nac_root.sha256)
-    assert len(store.intermediates()) == 1
+    assert len(store.intermediates()) == 2
