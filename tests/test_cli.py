@@ -226,7 +226,7 @@ def test_trust_anchors_list_add_remove(tmp_path: Path, capsys) -> None:
     assert "No longer trusted" in capsys.readouterr().out
     assert main(["trust-anchors", "list", "--json", *home]) == EXIT_OK
     origins = sorted(row["origin"] for row in json.loads(capsys.readouterr().out))
-    assert origins == ["demo", "user"]
+    assert origins == ["demo", "demo", "user"]  # three demo roots, one removed; one added
     leaf = tmp_path / "leaf.pem"
     leaf.write_bytes(make_certificate(ca=False).public_bytes(Encoding.PEM))
     assert main(["trust-anchors", "add", str(leaf), *home]) == EXIT_ERROR
