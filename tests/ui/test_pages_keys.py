@@ -3,11 +3,13 @@ export, back-up, password change, and each kind of bad input as a plain message.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -187,6 +189,27 @@ def test_the_page_checks_revocation_by_default(qtbot, context: AppContext) -> No
     assert page.status_checker.__qualname__.startswith("online_checker")
 
 
+def _refuse_reads(monkeypatch: pytest.MonkeyPatch, refused: Path) -> None:
+    """Make reading `refused` fail as it does for a normal user without read permission."""
+    real_read, real_open = Path.read_bytes, Path.open
+
+    def denied() -> PermissionError:
+        return PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(refused))
+
+    def read_bytes(self: Path) -> bytes:
+        if self == refused:
+            raise denied()
+        return real_read(self)
+
+    def open_(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == refused:
+            raise denied()
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(Path, "open", open_)
+
+
 @pytest.mark.parametrize("case", ["corrupt", "not_pkcs12", "empty", "unreadable"])
 def test_bad_key_files_get_a_plain_message(
     qtbot,
@@ -194,6 +217,7 @@ def test_bad_key_files_get_a_plain_message(
     tmp_path: Path,
     demo,
     case: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = tmp_path / f"{case}.p12"
     if case == "corrupt":
@@ -203,10 +227,10 @@ def test_bad_key_files_get_a_plain_message(
     elif case == "empty":
         path.write_bytes(b"")
     else:
-        if os.geteuid() == 0:
-            pytest.skip("root reads any file: permissions cannot be tested as root")
         shutil.copy(demo["citizen_sign"].path, path)
         path.chmod(0)
+        if os.geteuid() == 0:  # root reads any file (CI runs as root): the refusal is faked
+            _refuse_reads(monkeypatch, path)
     dialog = KeyPasswordDialog(context.translator, path)
     qtbot.addWidget(dialog)
     dialog.password.setText("Qwerty12")
