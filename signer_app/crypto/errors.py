@@ -45,6 +45,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "malformed_timestamp": "The timestamp service's answer is not a readable "
         "timestamp: {reason}.",
         "invalid_timestamp": "The timestamp does not match what it should prove: {reason}.",
+        "malformed_pdf": "This is not a readable PDF document (damaged, truncated or not a PDF).",
+        "encrypted_pdf": "This PDF is password-protected (encrypted); remove the protection "
+        "before signing or checking it.",
+        "pades_algorithm": "PDF signatures cannot be made with a {name} key: PDF readers cannot "
+        "check them. Choose an RSA or EC key.",
     },
     "ru": {
         "internal": "Внутренняя ошибка Qalam. Сообщите о ней, приложив диагностический отчёт.",
@@ -79,6 +84,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "меткой времени: {reason}.",
         "invalid_timestamp": "Метка времени не соответствует тому, что должна "
         "подтверждать: {reason}.",
+        "malformed_pdf": "Это не читаемый PDF-документ (повреждён, обрезан или не PDF).",
+        "encrypted_pdf": "Этот PDF защищён паролем (зашифрован); снимите защиту перед "
+        "подписью или проверкой.",
+        "pades_algorithm": "Подпись PDF нельзя создать ключом {name}: программы просмотра PDF "
+        "не могут её проверить. Выберите ключ RSA или EC.",
     },
     "kk": {
         "internal": "Qalam ішінде қате шықты. Диагностикалық есеппен бірге хабарлаңыз.",
@@ -113,6 +123,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "malformed_timestamp": "Уақыт белгісі қызметінің жауабы оқылатын уақыт "
         "белгісі емес: {reason}.",
         "invalid_timestamp": "Уақыт белгісі растауы тиіс нәрсеге сәйкес келмейді: {reason}.",
+        "malformed_pdf": "Бұл оқылатын PDF құжаты емес (зақымдалған, қысқартылған "
+        "немесе PDF емес).",
+        "encrypted_pdf": "Бұл PDF құпиясөзбен қорғалған (шифрланған); қол қою немесе тексеру "
+        "алдында қорғауды алып тастаңыз.",
+        "pades_algorithm": "PDF қолтаңбасын {name} кілтімен жасау мүмкін емес: PDF "
+        "бағдарламалары оны тексере алмайды. RSA немесе EC кілтін таңдаңыз.",
     },
 }
 
@@ -316,11 +332,30 @@ class Pkcs11ModuleError(QalamError):
     code = "pkcs11_module"
 
 
+class MalformedPdf(QalamError):
+    """Bytes that are not a readable PDF: no header, truncated, a broken cross-reference table."""
+
+    code = "malformed_pdf"
+
+
+class EncryptedPdf(QalamError):
+    """An encrypted PDF: Qalam neither signs nor checks one without its password."""
+
+    code = "encrypted_pdf"
+
+
+class PadesAlgorithmRefused(QalamError):
+    """A key family PAdES readers cannot check (GOST): refused before anything is written."""
+
+    code = "pades_algorithm"
+
+
 __all__ = [
     "LANGUAGES",
     "MESSAGES",
     "CorruptKeyStore",
     "EmptyKeyStore",
+    "EncryptedPdf",
     "FileIOError",
     "FileNotFound",
     "ForbiddenXml",
@@ -329,8 +364,10 @@ __all__ = [
     "KeyNotFound",
     "KeyTypeMismatch",
     "MalformedCms",
+    "MalformedPdf",
     "MalformedTimestamp",
     "MalformedXml",
+    "PadesAlgorithmRefused",
     "PinCountLow",
     "PinFinalTry",
     "PinIncorrect",
