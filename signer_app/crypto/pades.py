@@ -104,7 +104,7 @@ class _KeySigner(signers.Signer):
         chain = [_asn1(c) for c in entry.chain]
         super().__init__(
             signing_cert=certificate,
-            cert_registry=SimpleCertificateStore.from_certs([certificate, *chain]),
+            cert_registry=SimpleCertificateStore.from_certs([certificate, *chain]),  # type: ignore[no-untyped-call]
             embed_roots=False,
         )
         self._key = entry.key
@@ -128,7 +128,7 @@ class _CallableTimeStamper(TimeStamper):
     """A pyHanko TimeStamper over a Qalam ``stamp`` callable (RFC 3161 client of the service)."""
 
     def __init__(self, stamp: Stamp) -> None:
-        super().__init__(include_nonce=False)
+        super().__init__(include_nonce=False)  # type: ignore[no-untyped-call]
         self._stamp = stamp
 
     async def async_timestamp(

@@ -21,6 +21,7 @@ from ..crypto.validation import (
     validate_xml,
 )
 from .http_fetch import HttpTransport
+from .pdf_verification import looks_like_pdf, validate_pdf
 from .trust_store import TrustStore
 
 # Short enough that an unreachable CA ends in INDETERMINATE while the user still waits.
@@ -45,7 +46,7 @@ def validate_file(
     rewrites: Mapping[str, str] | None = None,
     cache: RevocationCache | None = None,
 ) -> ValidationReport:
-    """Validate a CMS or XML signature (``original``: a detached CMS's data;
+    """Validate a CMS, XML or PDF signature (``original``: a detached CMS's data;
     a path is streamed) against
     the trust store of ``data_dir`` plus ``anchors``, fetching revocation unless ``offline``."""
     store = TrustStore(data_dir)
@@ -65,6 +66,14 @@ def validate_file(
             fetching=fetching,
         )
 
+    if looks_like_pdf(signed):
+        return validate_pdf(
+            signed,
+            anchors=every_anchor,
+            intermediates=every_intermediate,
+            policy=policy,
+            fetching=fetching,
+        )
     if looks_like_xml(signed):
         return validate_xml(
             signed,

@@ -1,0 +1,268 @@
+"""Validation of a signed PDF (PAdES): pyHanko reads the PDF, Qalam judges the signatures.
+
+For every signature field:
+
+1. **Integrity and coverage** (pyHanko): the /ByteRange digest, how much of the file the
+   signature covers, and the incremental updates made after it (pyHanko's default diff policy:
+   signature maintenance — DSS, document timestamps, filling further signature fields — is
+   allowed, anything else is not). A disallowed change is TOTAL_FAILED / HASH_FAILURE: the
+   document a reader shows is not the one that was signed.
+2. **Mathematics, chain, revocation, signature timestamp**: the signature's CMS over the signed
+   bytes goes through crypto/validation.validate_cms, the same path as a detached CAdES file,
+   with the DSS certificates as extra intermediates.
+3. **Level**: B or T from step 2; LT when the document carries a DSS with revocation data
+   (and the signature is T); LTA when, moreover, a valid document timestamp comes after it.
+   Document timestamps are checked by pyHanko against the same trust anchors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from asn1crypto import cms as asn1_cms
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko.pdf_utils import misc as pdf_misc
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.errors import NoDSSFoundError, SignatureValidationError
+from pyhanko.sign.validation.pdf_embedded import (
+    EmbeddedPdfSignature,
+    async_validate_pdf_timestamp,
+)
+from pyhanko_certvalidator import ValidationContext
+
+from ..crypto.errors import EncryptedPdf, MalformedPdf, QalamError
+from ..crypto.validation import (
+    INDETERMINATE,
+    TOTAL_FAILED,
+    TOTAL_PASSED,
+    Fetching,
+    Indication,
+    SignerReport,
+    ValidationPolicy,
+    ValidationReport,
+    validate_cms,
+)
+
+_READ_ERRORS = (pdf_misc.PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError)
+
+
+def looks_like_pdf(blob: bytes) -> bool:
+    """A PDF document: it starts with the %PDF- header.
+
+    Readers also accept junk before the header, but an attached CMS over a PDF has the header
+    within its first bytes too: only a file that starts with it is taken for a PDF."""
+    return blob.lstrip(b" \t\r\n")[:5] == b"%PDF-"
+
+
+@dataclass(frozen=True, slots=True)
+class _DocStamp:
+    revision: int
+    valid: bool
+    time: datetime | None
+    problem: str | None
+
+
+def validate_pdf(
+    blob: bytes,
+    *,
+    anchors: Sequence[x509.Certificate],
+    intermediates: Sequence[x509.Certificate] = (),
+    policy: ValidationPolicy | None = None,
+    fetching: Fetching | None = None,
+) -> ValidationReport:
+    """Validate every signature of a PDF (see the module's text)."""
+    policy = policy or ValidationPolicy()
+    reader = _reader(blob)
+    try:
+        signatures: list[EmbeddedPdfSignature] = list(reader.embedded_signatures)
+    except _READ_ERRORS as exc:
+        raise MalformedPdf(f"signature fields: {type(exc).__name__}: {exc}") from None
+    dss_certs, dss_revinfo = _dss(reader)
+    extra = [*intermediates, *dss_certs]
+    stamps = [
+        _doc_stamp(s, anchors, extra) for s in signatures if s.sig_object_type == "/DocTimeStamp"
+    ]
+    reports = [
+        _signer(blob, s, anchors, extra, policy, fetching or Fetching(), dss_revinfo, stamps)
+        for s in signatures
+        if s.sig_object_type != "/DocTimeStamp"
+    ]
+    return _overall(reports, policy)
+
+
+def _reader(blob: bytes) -> PdfFileReader:
+    if not looks_like_pdf(blob):
+        raise MalformedPdf("no %PDF- header")
+    try:
+        reader = PdfFileReader(io.BytesIO(blob), strict=False)
+    except _READ_ERRORS as exc:
+        raise MalformedPdf(f"{type(exc).__name__}: {exc}") from None
+    if reader.encrypted:
+        raise EncryptedPdf("the PDF is encrypted")
+    return reader
+
+
+def _dss(reader: PdfFileReader) -> tuple[list[x509.Certificate], bool]:
+    """The DSS's certificates and whether it holds any OCSP response or CRL."""
+    try:
+        dss = DocumentSecurityStore.read_dss(reader)
+    except NoDSSFoundError:
+        return [], False
+    except _READ_ERRORS as exc:
+        raise MalformedPdf(f"DSS: {type(exc).__name__}: {exc}") from None
+    certs = [x509.load_der_x509_certificate(c.dump()) for c in dss.load_certs()]
+    return certs, bool(dss.ocsps or dss.crls)
+
+
+def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(certificate.public_bytes(Encoding.DER))
+
+
+def _doc_stamp(
+    signature: EmbeddedPdfSignature,
+    anchors: Sequence[x509.Certificate],
+    extra: Sequence[x509.Certificate],
+) -> _DocStamp:
+    # The TSA's revocation is not asked here: the timestamp is checked for what it proves
+    # (the document existed, DSS included, at its time), by pyHanko against our anchors.
+    context = ValidationContext(
+        trust_roots=[_asn1(c) for c in anchors],
+        other_certs=[_asn1(c) for c in extra],
+        allow_fetching=False,
+        revocation_mode="soft-fail",
+    )
+    try:
+        status = asyncio.run(async_validate_pdf_timestamp(signature, context))
+    except (SignatureValidationError, *_READ_ERRORS) as exc:
+        return _DocStamp(signature.signed_revision, False, None, f"{type(exc).__name__}: {exc}")
+    ok = bool(status.intact and status.valid and status.trusted)
+    problem = None if ok else "the document timestamp does not verify or is not trusted"
+    return _DocStamp(signature.signed_revision, ok, status.timestamp, problem)
+
+
+def _signed_bytes(blob: bytes, signature: EmbeddedPdfSignature) -> bytes:
+    ranges = [int(v) for v in signature.byte_range]
+    return b"".join(blob[ranges[i] : ranges[i] + ranges[i + 1]] for i in range(0, len(ranges), 2))
+
+
+def _cms_der(signature: EmbeddedPdfSignature) -> bytes:
+    # /Contents is zero-padded after the DER; asn1crypto's lenient load finds where it ends.
+    loaded = asn1_cms.ContentInfo.load(signature.pkcs7_content, strict=False)
+    der: bytes = loaded.dump()
+    return der
+
+
+def _integrity_problem(signature: EmbeddedPdfSignature) -> str | None:
+    """Why the document was changed after this signature in a way it does not allow."""
+    try:
+        signature.compute_integrity_info()  # type: ignore[no-untyped-call]
+        summary: dict[str, Any] = signature.summarise_integrity_info()
+    except (SignatureValidationError, *_READ_ERRORS) as exc:
+        return f"the signature's coverage cannot be checked: {type(exc).__name__}: {exc}"
+    diff = summary.get("diff_result")
+    if summary.get("docmdp_ok") is False:
+        level = getattr(diff, "modification_level", ModificationLevel.OTHER)
+        name = level.name
+        return f"the PDF was changed after signing in a way the signature does not allow ({name})"
+    return None
+
+
+def _signer(
+    blob: bytes,
+    signature: EmbeddedPdfSignature,
+    anchors: Sequence[x509.Certificate],
+    extra: Sequence[x509.Certificate],
+    policy: ValidationPolicy,
+    fetching: Fetching,
+    dss_revinfo: bool,
+    stamps: Sequence[_DocStamp],
+) -> SignerReport:
+    try:
+        cms_report = validate_cms(
+            _cms_der(signature),
+            _signed_bytes(blob, signature),
+            anchors=anchors,
+            intermediates=extra,
+            policy=policy,
+            fetching=fetching,
+        )
+    except QalamError as error:
+        return _failed_signer(f"{signature.field_name}: {error.message('en')}")
+    if not cms_report.signers:
+        return _failed_signer(f"{signature.field_name}: the CMS has no signer")
+    report = cms_report.signers[0]
+    warnings = list(report.warnings)
+    indication, sub = report.indication, report.sub_indication
+    level = report.level
+    problem = _integrity_problem(signature)
+    if problem is not None:
+        indication, sub, level = TOTAL_FAILED, "HASH_FAILURE", None
+        warnings.append(problem)
+    later = [s for s in stamps if s.revision > signature.signed_revision]
+    for stamp in later:
+        if not stamp.valid:
+            warnings.append(f"a document timestamp does not hold: {stamp.problem}")
+    if level == "T" and dss_revinfo:
+        level = "LT"
+        if any(s.valid for s in later):
+            level = "LTA"
+    return dataclasses.replace(
+        report,
+        indication=indication,
+        sub_indication=sub,
+        level=level,
+        warnings=tuple(dict.fromkeys(warnings)),
+    )
+
+
+def _failed_signer(problem: str) -> SignerReport:
+    return SignerReport(
+        indication=TOTAL_FAILED,
+        sub_indication="FORMAT_FAILURE",
+        certificate=None,
+        identity=None,
+        signing_time=None,
+        signing_time_source="none",
+        claimed_signing_time=None,
+        chain=(),
+        revocation=None,
+        timestamps=(),
+        level=None,
+        problems=(problem,),
+        warnings=(problem,),
+    )
+
+
+def _overall(reports: list[SignerReport], policy: ValidationPolicy) -> ValidationReport:
+    indication: Indication
+    sub: str | None
+    if not reports:
+        indication, sub = TOTAL_FAILED, "FORMAT_FAILURE"
+    elif all(r.indication == TOTAL_PASSED for r in reports):
+        indication, sub = TOTAL_PASSED, None
+    else:
+        failed = [r for r in reports if r.indication == TOTAL_FAILED]
+        worst = failed[0] if failed else next(r for r in reports if r.indication == INDETERMINATE)
+        indication, sub = worst.indication, worst.sub_indication
+    return ValidationReport(
+        indication=indication,
+        sub_indication=sub,
+        format="pdf",
+        detached=False,
+        validation_time=datetime.now(UTC),
+        policy=policy,
+        signers=tuple(reports),
+    )
+
+
+__all__ = ["looks_like_pdf", "validate_pdf"]
