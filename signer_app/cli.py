@@ -111,7 +111,9 @@ def _parse_hash(raw: bytes) -> bytes:
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
-    """Sign a file: CMS attached (default), detached (streamed), over a hash, or XML."""
+    """Sign a file: CMS attached (default), detached (streamed), over a hash, XML, or PDF."""
+    if args.format == "pdf":
+        return _sign_pdf(args)
     tsa = None
     if args.tsa:
         if args.format != "cms":
@@ -142,6 +144,27 @@ def cmd_sign(args: argparse.Namespace) -> int:
         _write_output(output, _pem("CMS", der) if args.pem else der)
     if output != "-":
         print(f"Signed: {output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _sign_pdf(args: argparse.Namespace) -> int:
+    """PAdES at --level, into -o or doc.signed.pdf (service/pdf_signing.py does the work)."""
+    from .crypto.pades import VisibleField
+    from .crypto.revocation import parse_rewrites
+    from .service.pdf_signing import sign_pdf_file
+
+    visible = VisibleField.parse(args.visible) if args.visible else None
+    out = sign_pdf_file(
+        Path(args.input),
+        _open_key(args),
+        Path(args.output) if args.output else None,
+        data_dir=_data_dir(args),
+        level=args.level,
+        visible=visible,
+        tsa_url=args.tsa,
+        rewrites=parse_rewrites(args.url_map or ()),
+    )
+    print(f"Signed: {out}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -659,7 +682,13 @@ def build_parser() -> argparse.ArgumentParser:
     sign.add_argument("input", help="file to sign ('-' for standard input)")
     sign.add_argument("-k", "--key", required=True, help="PKCS#12 key file")
     sign.add_argument("--password-file", help="file holding the password (else QALAM_PASSWORD)")
-    sign.add_argument("-f", "--format", choices=["cms", "xml"], default="cms")
+    sign.add_argument("-f", "--format", choices=["cms", "xml", "pdf"], default="cms")
+    sign.add_argument(
+        "--level", choices=["b-b", "b-t", "b-lt", "b-lta"], default="b-b", help="PAdES level (pdf)"
+    )
+    sign.add_argument("--visible", metavar="PAGE,X1,Y1,X2,Y2", help="visible signature box (pdf)")
+    sign.add_argument("--url-map", action="append", metavar="FROM=TO", help="fetch FROM at TO")
+    sign.add_argument("--data-dir", help="settings and trust store (else $QALAM_HOME)")
     sign.add_argument("--detached", action="store_true", help="signature apart from the data")
     sign.add_argument("--hash", action="store_true", help="INPUT holds a SHA-256 digest")
     sign.add_argument("-o", "--output", help="where to write ('-' for standard output)")

@@ -94,6 +94,7 @@ class Revocation:
     anchors: Sequence[x509.Certificate]
     cache: RevocationCache | None = None
     rewrites: dict[str, str] | None = None
+    intermediates: Sequence[x509.Certificate] = ()
 
 
 class _KeySigner(signers.Signer):
@@ -224,7 +225,7 @@ def _validation_context(entry: KeyEntry, revocation: Revocation) -> ValidationCo
     )
     return ValidationContext(
         trust_roots=[_asn1(c) for c in revocation.anchors],
-        other_certs=[_asn1(c) for c in entry.chain],
+        other_certs=[_asn1(c) for c in (*entry.chain, *revocation.intermediates)],
         allow_fetching=True,
         fetchers=fetch.fetchers(),
         revocation_mode="hard-fail",
