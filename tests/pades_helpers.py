@@ -55,6 +55,15 @@ def pdf_bytes(pages: int = 10) -> bytes:
     return out.getvalue()
 
 
+def encrypted_pdf_bytes() -> bytes:
+    """A (blank) PDF encrypted with a user password by pyHanko's writer."""
+    writer = PdfFileWriter()
+    writer.encrypt("owner-secret", "user-secret")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def write_pdf(folder: Path, pages: int = 10, name: str = "doc.pdf") -> Path:
     """``pdf_bytes(pages)`` saved as ``folder/name``."""
     path = folder / name
