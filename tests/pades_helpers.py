@@ -64,6 +64,24 @@ def encrypted_pdf_bytes() -> bytes:
     return out.getvalue()
 
 
+def with_page_text_changed(signed: bytes, text: str = "Pay 1 000 000 to Mallory") -> bytes:
+    """``signed`` plus an incremental update that replaces page 1's text: the kind of change a
+    signature does not allow (only signature maintenance and form filling are)."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed))
+    first = writer.root["/Pages"]["/Kids"].raw_get(0)
+    page = first.get_object()
+    content = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode("ascii")
+    page[generic.pdf_name("/Contents")] = writer.add_object(
+        generic.StreamObject(stream_data=content)
+    )
+    writer.mark_update(first)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def write_pdf(folder: Path, pages: int = 10, name: str = "doc.pdf") -> Path:
     """``pdf_bytes(pages)`` saved as ``folder/name``."""
     path = folder / name

@@ -176,7 +176,10 @@ def sign_pdf(
         raise InvalidInput(level, reason=reason)
     target = output or default_output(source)
     _check_paths(source, target, overwrite)
-    pdf_signer = _pdf_signer(entry, level, stamp, revocation, visible, field_name)
+    # B-B carries no timestamp even when a stamp is at hand (the caller's TSA setting).
+    pdf_signer = _pdf_signer(
+        entry, level, stamp if level != "b-b" else None, revocation, visible, field_name
+    )
     with _open_input(source) as handle:
         writer = _writer(handle)
         if visible is not None:
