@@ -31,7 +31,9 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils import misc as pdf_misc
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps.api import TimeStamper
@@ -49,6 +51,7 @@ from .errors import (
     PadesAlgorithmRefused,
     QalamError,
 )
+from .identity import identity_of
 from .keystores import KeyEntry
 from .revocation import RevocationCache, RevocationFetchers, Transport
 
@@ -59,6 +62,14 @@ Stamp = Callable[[bytes, DigestAlgorithm], bytes]
 
 _DIGESTS = {d.hashlib_name: d for d in DigestAlgorithm}
 _REFUSED = {KeyAlgorithm.GOST2015, KeyAlgorithm.GOST2004}
+# Where the usual systems keep a TrueType font with Cyrillic and Kazakh letters (Debian/Ubuntu:
+# fonts-dejavu-core; Fedora; Windows; macOS).
+_UNICODE_FONTS = (
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+    Path("/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf"),
+    Path("C:/Windows/Fonts/arial.ttf"),
+    Path("/System/Library/Fonts/Supplemental/Arial.ttf"),
+)
 # ECDSA signatures are DER of two integers: their size varies by a few bytes from one signature
 # to the next, so the dry run (which sizes the /Contents placeholder) answers the largest.
 _EC_DER_OVERHEAD = 9
@@ -212,7 +223,7 @@ def _pdf_signer(
     style = None
     if visible is not None:
         field_spec = fields.SigFieldSpec(name, on_page=visible.page - 1, box=visible.box)
-        style = TextStampStyle(stamp_text="%(signer)s\n%(ts)s")
+        style = _stamp_style(entry)
     return signers.PdfSigner(
         meta,
         signer=_KeySigner(entry),
@@ -220,6 +231,31 @@ def _pdf_signer(
         stamp_style=style,
         new_field_spec=field_spec,
     )
+
+
+def unicode_font() -> Path | None:
+    """A TrueType font with Cyrillic and Kazakh letters, if the system has one."""
+    return next((path for path in _UNICODE_FONTS if path.is_file()), None)
+
+
+def _stamp_style(entry: KeyEntry) -> TextStampStyle:
+    """The visible box: the signer's name, IIN (or BIN) and the signing time.
+
+    PDF's standard fonts have no Cyrillic: Kazakh names need an embedded TrueType font
+    (pyHanko subsets it); without one on the system, pyHanko's Courier is the last resort."""
+    who = identity_of(entry.certificate)
+    lines = [who.full_name or who.common_name]
+    if who.iin:
+        lines.append(f"IIN {who.iin}")
+    if who.bin:
+        lines.append(f"BIN {who.bin}")
+    # pyHanko fills %(ts)s; a literal % in a name must not be read as a placeholder.
+    text = "\n".join(line.replace("%", "%%") for line in lines) + "\n%(ts)s"
+    font = unicode_font()
+    if font is None:
+        return TextStampStyle(stamp_text=text)
+    box = TextBoxStyle(font=GlyphAccumulatorFactory(str(font), font_size=9))
+    return TextStampStyle(stamp_text=text, text_box_style=box)
 
 
 def _validation_context(entry: KeyEntry, revocation: Revocation) -> ValidationContext:
@@ -326,4 +362,5 @@ __all__ = [
     "VisibleField",
     "default_output",
     "sign_pdf",
+    "unicode_font",
 ]

@@ -97,6 +97,35 @@ def test_visible_signature_sits_in_the_box_on_the_page_asked(document, demo) -> 
     assert _pyhanko_judges_valid(out)
 
 
+def test_the_visible_stamp_embeds_a_unicode_font_for_kazakh_names(document, demo) -> None:
+    font = pades.unicode_font()
+    assert font is not None, "fonts-dejavu-core (scripts/debian-packages.txt) is not installed"
+    field = pades.VisibleField(1, (40, 40, 320, 130))
+    out = pades.sign_pdf(document, demo["citizen_sign"].open(), visible=field)
+    page = _reader(out).root["/Pages"]["/Kids"][0].get_object()
+    (widget,) = [a.get_object() for a in page["/Annots"]]
+    appearance = widget["/AP"]["/N"]
+    fonts = _fonts_under(appearance["/Resources"])
+    assert any(f.get("/Subtype") == "/Type0" and "DejaVuSans" in f["/BaseFont"] for f in fonts)
+    # Shaped glyphs carry /ActualText: the name stays searchable and can be copied.
+    assert b"/ActualText" in appearance.data
+
+
+def _fonts_under(resources, depth: int = 0) -> list:
+    """Every font dictionary reachable from an appearance's resources (nested forms too)."""
+    found = []
+    if depth > 5:
+        return found
+    resources = resources.get_object()
+    for font in resources.get("/Font", {}).values():
+        found.append(font.get_object())
+    for xobject in resources.get("/XObject", {}).values():
+        inner = xobject.get_object().get("/Resources")
+        if inner is not None:
+            found.extend(_fonts_under(inner, depth + 1))
+    return found
+
+
 @pytest.mark.parametrize(
     "text", ["1,2,3", "0,10,10,20,20", "1,50,50,40,80", "a,b,c,d,e", "1,-5,0,10,10"]
 )
