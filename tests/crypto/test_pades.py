@@ -19,10 +19,11 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingPolicy,
     RevocationCheckingRule,
 )
+from softhsm import PIN, SoftHsm, softhsm
 from validation_helpers import RunningCa, demo_anchors
 
 from signer_app.crypto import pades
-from signer_app.crypto.algorithms import DigestAlgorithm
+from signer_app.crypto.algorithms import DigestAlgorithm, KeyAlgorithm
 from signer_app.crypto.errors import (
     EncryptedPdf,
     InvalidInput,
@@ -30,8 +31,11 @@ from signer_app.crypto.errors import (
     PadesAlgorithmRefused,
     TsaUnavailable,
 )
+from signer_app.crypto.pkcs11 import load_module
 from signer_app.service.http_fetch import HttpTransport
 from signer_app.service.pdf_signing import tsa_stamp
+
+__all__ = ["softhsm"]  # fixture, used by name
 
 NO_REVOCATION = CertRevTrustPolicy(
     RevocationCheckingPolicy(RevocationCheckingRule.NO_CHECK, RevocationCheckingRule.NO_CHECK)
@@ -81,6 +85,20 @@ def test_an_ec_key_signs_a_pdf_pyhanko_accepts(document, demo, tmp_path) -> None
     out = pades.sign_pdf(document, demo["citizen_ec_sign"].open(), tmp_path / "ec.pdf")
     signature = _reader(out).embedded_regular_signatures[0]
     assert signature.signer_info["signature_algorithm"]["algorithm"].native == "sha256_ecdsa"
+    assert _pyhanko_judges_valid(out)
+
+
+@pytest.mark.parametrize("algorithm", [KeyAlgorithm.RSA, KeyAlgorithm.EC])
+def test_a_token_key_signs_a_pdf_pyhanko_accepts(
+    softhsm: SoftHsm, demo, document, tmp_path, algorithm: KeyAlgorithm
+) -> None:
+    softhsm.init_token("citizen")
+    softhsm.import_entry("citizen", demo["citizen_sign"].open(), b"\x01")
+    softhsm.import_entry("citizen", demo["citizen_ec_sign"].open(), b"\x02")
+    softhsm.activate()
+    token = load_module(softhsm.lib).login(PIN, None)
+    entry = next(e for e in token.entries() if e.key.algorithm is algorithm)
+    out = pades.sign_pdf(document, entry, tmp_path / f"token-{algorithm.name}.pdf")
     assert _pyhanko_judges_valid(out)
 
 
