@@ -13,6 +13,10 @@ For every signature field:
 3. **Level**: B or T from step 2; LT when the document carries a DSS with revocation data
    (and the signature is T); LTA when, moreover, a valid document timestamp comes after it.
    Document timestamps are checked by pyHanko against the same trust anchors.
+4. **Long-term revocation**: when the revocation asked now is unknown (offline, responder
+   gone, years later) and the signature is LT or LTA, pyHanko validates the signer's path
+   with the DSS's OCSP answers and CRLs only, at the signature's proof of existence: proven
+   good there, the signature passes, and the report says the evidence came from the DSS.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from asn1crypto import cms as asn1_cms
 from asn1crypto import x509 as asn1_x509
@@ -38,9 +42,11 @@ from pyhanko.sign.validation.pdf_embedded import (
     EmbeddedPdfSignature,
     async_validate_pdf_timestamp,
 )
-from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator import errors as cv_errors
 
 from ..crypto.errors import EncryptedPdf, MalformedPdf, QalamError
+from ..crypto.revocation import RevocationStatus
 from ..crypto.validation import (
     INDETERMINATE,
     TOTAL_FAILED,
@@ -87,13 +93,13 @@ def validate_pdf(
         signatures: list[EmbeddedPdfSignature] = list(reader.embedded_signatures)
     except _READ_ERRORS as exc:
         raise MalformedPdf(f"signature fields: {type(exc).__name__}: {exc}") from None
-    dss_certs, dss_revinfo = _dss(reader)
+    dss_certs, dss = _dss(reader)
     extra = [*intermediates, *dss_certs]
     stamps = [
         _doc_stamp(s, anchors, extra) for s in signatures if s.sig_object_type == "/DocTimeStamp"
     ]
     reports = [
-        _signer(blob, s, anchors, extra, policy, fetching or Fetching(), dss_revinfo, stamps)
+        _signer(blob, s, anchors, extra, policy, fetching or Fetching(), dss, stamps)
         for s in signatures
         if s.sig_object_type != "/DocTimeStamp"
     ]
@@ -112,16 +118,49 @@ def _reader(blob: bytes) -> PdfFileReader:
     return reader
 
 
-def _dss(reader: PdfFileReader) -> tuple[list[x509.Certificate], bool]:
-    """The DSS's certificates and whether it holds any OCSP response or CRL."""
+def _dss(reader: PdfFileReader) -> tuple[list[x509.Certificate], DocumentSecurityStore | None]:
+    """The DSS's certificates, and the DSS when it holds any OCSP response or CRL."""
     try:
         dss = DocumentSecurityStore.read_dss(reader)
     except NoDSSFoundError:
-        return [], False
+        return [], None
     except _READ_ERRORS as exc:
         raise MalformedPdf(f"DSS: {type(exc).__name__}: {exc}") from None
     certs = [x509.load_der_x509_certificate(c.dump()) for c in dss.load_certs()]
-    return certs, bool(dss.ocsps or dss.crls)
+    return certs, dss if (dss.ocsps or dss.crls) else None
+
+
+def _revocation_from_dss(
+    dss: DocumentSecurityStore,
+    signature: EmbeddedPdfSignature,
+    anchors: Sequence[x509.Certificate],
+    extra: Sequence[x509.Certificate],
+    moment: datetime,
+) -> RevocationStatus | None:
+    """The signer's status at ``moment`` from the DSS alone (pyHanko, nothing fetched);
+    None when the DSS does not prove it either way."""
+    # retroactive_revinfo: the OCSP answer fetched just after signing speaks for the moment
+    # of signing (EN 319 102-1's revocation freshness is about the signing, not today).
+    context = dss.as_validation_context(
+        {
+            "trust_roots": [_asn1(c) for c in anchors],
+            "other_certs": [_asn1(c) for c in extra],
+            "allow_fetching": False,
+            "revocation_mode": "hard-fail",
+            "moment": moment,
+            "retroactive_revinfo": True,
+        }
+    )
+    validator = CertificateValidator(signature.signer_cert, validation_context=context)
+    try:
+        asyncio.run(validator.async_validate_usage({"digital_signature"}))  # type: ignore[no-untyped-call]
+    except cv_errors.RevokedError as exc:
+        return RevocationStatus("revoked", "none", detail=f"from the document's DSS: {exc}")
+    except (cv_errors.PathValidationError, cv_errors.PathBuildingError, cv_errors.ValidationError):
+        return None
+    source: Literal["ocsp", "crl"] = "ocsp" if dss.ocsps else "crl"
+    detail = "from the document's DSS (embedded when it was signed)"
+    return RevocationStatus("good", source, checked_at=moment, detail=detail)
 
 
 def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
@@ -184,7 +223,7 @@ def _signer(
     extra: Sequence[x509.Certificate],
     policy: ValidationPolicy,
     fetching: Fetching,
-    dss_revinfo: bool,
+    dss: DocumentSecurityStore | None,
     stamps: Sequence[_DocStamp],
 ) -> SignerReport:
     try:
@@ -212,15 +251,24 @@ def _signer(
     for stamp in later:
         if not stamp.valid:
             warnings.append(f"a document timestamp does not hold: {stamp.problem}")
-    if level == "T" and dss_revinfo:
+    if level == "T" and dss is not None:
         level = "LT"
         if any(s.valid for s in later):
             level = "LTA"
+    revocation = report.revocation
+    poe = report.signing_time if report.signing_time_source == "timestamp" else None
+    if sub == "TRY_LATER" and level in ("LT", "LTA") and dss is not None and poe is not None:
+        embedded = _revocation_from_dss(dss, signature, anchors, extra, poe)
+        if embedded is not None and embedded.status == "good":
+            indication, sub, revocation = TOTAL_PASSED, None, embedded
+            warnings = [w for w in warnings if not w.startswith("revocation of")]
+            warnings.append("revocation could not be asked now: proven by the document's DSS")
     return dataclasses.replace(
         report,
         indication=indication,
         sub_indication=sub,
         level=level,
+        revocation=revocation,
         warnings=tuple(dict.fromkeys(warnings)),
     )
 

@@ -101,10 +101,24 @@ def test_a_revoked_signer_does_not_pass(bundled_ca, tmp_path, demo) -> None:
     assert report.signers[0].revocation.status == "revoked"
 
 
-def test_offline_the_revocation_is_unknown_but_the_level_is_still_told(signed, tmp_path) -> None:
-    report = validate_file(signed["b-lta"].read_bytes(), data_dir=tmp_path, offline=True)
+def test_offline_a_b_t_signature_cannot_be_confirmed(signed, tmp_path) -> None:
+    report = validate_file(signed["b-t"].read_bytes(), data_dir=tmp_path, offline=True)
     assert (report.indication, report.sub_indication) == (INDETERMINATE, "TRY_LATER")
-    assert report.signers[0].level == "LTA"
+    assert report.signers[0].level == "T"
+
+
+@pytest.mark.parametrize(("level", "reached"), [("b-lt", "LT"), ("b-lta", "LTA")])
+def test_offline_long_term_signatures_pass_on_the_revocation_data_they_carry(
+    signed, tmp_path, level: str, reached: str
+) -> None:
+    report = validate_file(signed[level].read_bytes(), data_dir=tmp_path, offline=True)
+    assert report.indication == TOTAL_PASSED
+    (signer,) = report.signers
+    assert signer.level == reached
+    assert signer.revocation is not None
+    assert signer.revocation.status == "good"
+    assert "DSS" in signer.revocation.detail
+    assert signer.revocation.checked_at == signer.signing_time
 
 
 def test_an_unsigned_pdf_is_a_format_failure(tmp_path) -> None:
