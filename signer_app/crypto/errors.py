@@ -50,6 +50,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "before signing or checking it.",
         "pades_algorithm": "PDF signatures cannot be made with a {name} key: PDF readers cannot "
         "check them. Choose an RSA or EC key.",
+        "pades_validation": "A long-term PDF signature needs the certificate checked at "
+        "signing, and that failed: {reason}.",
     },
     "ru": {
         "internal": "Внутренняя ошибка Qalam. Сообщите о ней, приложив диагностический отчёт.",
@@ -89,6 +91,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "подписью или проверкой.",
         "pades_algorithm": "Подпись PDF нельзя создать ключом {name}: программы просмотра PDF "
         "не могут её проверить. Выберите ключ RSA или EC.",
+        "pades_validation": "Для долгосрочной подписи PDF сертификат проверяется при "
+        "подписании, и проверка не прошла: {reason}.",
     },
     "kk": {
         "internal": "Qalam ішінде қате шықты. Диагностикалық есеппен бірге хабарлаңыз.",
@@ -129,6 +133,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "алдында қорғауды алып тастаңыз.",
         "pades_algorithm": "PDF қолтаңбасын {name} кілтімен жасау мүмкін емес: PDF "
         "бағдарламалары оны тексере алмайды. RSA немесе EC кілтін таңдаңыз.",
+        "pades_validation": "Ұзақ мерзімді PDF қолтаңбасы үшін сертификат қол қою кезінде "
+        "тексеріледі, ал тексеру сәтсіз болды: {reason}.",
     },
 }
 
@@ -344,6 +350,12 @@ class EncryptedPdf(QalamError):
     code = "encrypted_pdf"
 
 
+class PadesValidationFailed(QalamError):
+    """B-LT/B-LTA signing could not validate the signer's chain and revocation to embed them."""
+
+    code = "pades_validation"
+
+
 class PadesAlgorithmRefused(QalamError):
     """A key family PAdES readers cannot check (GOST): refused before anything is written."""
 
@@ -368,6 +380,7 @@ __all__ = [
     "MalformedTimestamp",
     "MalformedXml",
     "PadesAlgorithmRefused",
+    "PadesValidationFailed",
     "PinCountLow",
     "PinFinalTry",
     "PinIncorrect",

@@ -39,6 +39,7 @@ from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator import errors as cv_errors
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from .algorithms import DigestAlgorithm, KeyAlgorithm
@@ -49,6 +50,7 @@ from .errors import (
     InvalidInput,
     MalformedPdf,
     PadesAlgorithmRefused,
+    PadesValidationFailed,
     QalamError,
 )
 from .identity import identity_of
@@ -327,8 +329,26 @@ def _sign_into(
         pdf_signer.sign_pdf(writer, output=out)
     except QalamError:
         raise
-    except (pdf_misc.PdfError, SigningError) as exc:
+    except SigningError as exc:
+        raise _signing_failure(exc) from None
+    except pdf_misc.PdfError as exc:
         raise MalformedPdf(f"{type(exc).__name__}: {exc}") from None
+
+
+def _signing_failure(error: SigningError) -> QalamError:
+    """pyHanko's SigningError, told apart by its cause (B-LT validates before signing)."""
+    cause = error.__cause__
+    detail = f"{error}: {type(cause).__name__}: {cause}" if cause else str(error)
+    if isinstance(cause, cv_errors.RevokedError):
+        return PadesValidationFailed(detail, reason="the signer's certificate is revoked")
+    if isinstance(cause, cv_errors.InsufficientRevinfoError):
+        reason = "its revocation status could not be fetched (is the CA reachable?)"
+        return PadesValidationFailed(detail, reason=reason)
+    if isinstance(cause, cv_errors.PathBuildingError):
+        return PadesValidationFailed(detail, reason="its chain does not reach a trusted root")
+    if isinstance(cause, (cv_errors.PathValidationError, cv_errors.ValidationError)):
+        return PadesValidationFailed(detail, reason=str(cause))
+    return MalformedPdf(detail)
 
 
 def _write_atomically(target: Path, produce: Callable[[IO[bytes]], None]) -> None:

@@ -20,7 +20,7 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingRule,
 )
 from softhsm import PIN, SoftHsm, softhsm
-from validation_helpers import RunningCa, demo_anchors
+from validation_helpers import CERTIFIED_BASE, RunningCa, demo_anchors
 
 from signer_app.crypto import pades
 from signer_app.crypto.algorithms import DigestAlgorithm, KeyAlgorithm
@@ -29,6 +29,7 @@ from signer_app.crypto.errors import (
     InvalidInput,
     MalformedPdf,
     PadesAlgorithmRefused,
+    PadesValidationFailed,
     TsaUnavailable,
 )
 from signer_app.crypto.pkcs11 import load_module
@@ -196,6 +197,33 @@ def test_b_lta_ends_with_a_document_timestamp_over_the_dss(document, demo, bundl
     kinds = [s.sig_object_type for s in reader.embedded_signatures]
     assert kinds == ["/Sig", "/DocTimeStamp"]
     assert DocumentSecurityStore.read_dss(reader).ocsps
+
+
+def test_b_lt_refuses_a_revoked_signer_without_output(document, demo, bundled_ca) -> None:
+    with pytest.raises(PadesValidationFailed, match="revoked"):
+        pades.sign_pdf(
+            document,
+            demo["revoked_sign"].open(),
+            level="b-lt",
+            stamp=tsa_stamp(bundled_ca.tsa_url),
+            revocation=_online(bundled_ca),
+        )
+    assert _only_the_input(document.parent) == ["doc.pdf"]
+
+
+def test_b_lt_with_the_ca_unreachable_says_so_without_output(document, demo, bundled_ca) -> None:
+    nowhere = pades.Revocation(
+        HttpTransport(timeout=2), demo_anchors(), rewrites={CERTIFIED_BASE: "http://127.0.0.1:9"}
+    )
+    with pytest.raises(PadesValidationFailed, match="CA reachable"):
+        pades.sign_pdf(
+            document,
+            demo["citizen_sign"].open(),
+            level="b-lt",
+            stamp=tsa_stamp(bundled_ca.tsa_url),
+            revocation=nowhere,
+        )
+    assert _only_the_input(document.parent) == ["doc.pdf"]
 
 
 def test_a_gost_key_is_refused_before_anything_is_written(document, demo) -> None:
