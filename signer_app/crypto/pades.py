@@ -189,14 +189,19 @@ def sign_pdf(
         raise InvalidInput(level, reason=reason)
     target = output or default_output(source)
     _check_paths(source, target, overwrite)
-    # B-B carries no timestamp even when a stamp is at hand (the caller's TSA setting).
-    pdf_signer = _pdf_signer(
-        entry, level, stamp if level != "b-b" else None, revocation, visible, field_name
-    )
     with _open_input(source) as handle:
         writer = _writer(handle)
         if visible is not None:
             _check_page(writer, visible)
+        # B-B carries no timestamp even when a stamp is at hand (the caller's TSA setting).
+        pdf_signer = _pdf_signer(
+            entry,
+            level,
+            stamp if level != "b-b" else None,
+            revocation,
+            visible,
+            field_name or _free_field_name(writer),
+        )
         _write_atomically(target, lambda out: _sign_into(pdf_signer, writer, out))
     return target
 
@@ -207,9 +212,8 @@ def _pdf_signer(
     stamp: Stamp | None,
     revocation: Revocation | None,
     visible: VisibleField | None,
-    field_name: str | None,
+    name: str,
 ) -> signers.PdfSigner:
-    name = field_name or "Signature1"
     context = None
     if level in ("b-lt", "b-lta") and revocation is not None:
         context = _validation_context(entry, revocation)
@@ -313,6 +317,15 @@ def _writer(handle: IO[bytes]) -> IncrementalPdfFileWriter:
     if writer.prev.encrypted:
         raise EncryptedPdf("the PDF is encrypted")
     return writer
+
+
+def _free_field_name(writer: IncrementalPdfFileWriter) -> str:
+    """Signature1, or the next SignatureN no field of the document uses (co-signing)."""
+    try:
+        taken = {name for name, _, _ in fields.enumerate_sig_fields(writer)}
+    except (pdf_misc.PdfError, ValueError, KeyError, TypeError) as exc:
+        raise MalformedPdf(f"signature fields: {type(exc).__name__}: {exc}") from None
+    return next(f"Signature{n}" for n in range(1, len(taken) + 2) if f"Signature{n}" not in taken)
 
 
 def _check_page(writer: IncrementalPdfFileWriter, visible: VisibleField) -> None:

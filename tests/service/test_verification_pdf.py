@@ -86,9 +86,7 @@ def test_a_byte_changed_inside_the_signed_range_fails(signed, bundled_ca, tmp_pa
 def test_a_second_signature_is_an_allowed_update_and_both_pass(
     signed, bundled_ca, tmp_path, demo
 ) -> None:
-    cosigned = pades.sign_pdf(
-        signed["b-b"], demo["ceo_sign"].open(), tmp_path / "two.pdf", field_name="Signature2"
-    )
+    cosigned = pades.sign_pdf(signed["b-b"], demo["ceo_sign"].open(), tmp_path / "two.pdf")
     report = _validate(cosigned.read_bytes(), bundled_ca, tmp_path)
     assert report.indication == TOTAL_PASSED
     assert [s.identity.iin for s in report.signers] == ["850101300124", "750315300018"]
