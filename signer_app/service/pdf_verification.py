@@ -58,16 +58,9 @@ from ..crypto.validation import (
     ValidationReport,
     validate_cms,
 )
+from .verification import looks_like_pdf
 
 _READ_ERRORS = (pdf_misc.PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError)
-
-
-def looks_like_pdf(blob: bytes) -> bool:
-    """A PDF document: it starts with the %PDF- header.
-
-    Readers also accept junk before the header, but an attached CMS over a PDF has the header
-    within its first bytes too: only a file that starts with it is taken for a PDF."""
-    return blob.lstrip(b" \t\r\n")[:5] == b"%PDF-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,4 +306,4 @@ def _overall(reports: list[SignerReport], policy: ValidationPolicy) -> Validatio
     )
 
 
-__all__ = ["looks_like_pdf", "validate_pdf"]
+__all__ = ["validate_pdf"]

@@ -21,7 +21,6 @@ from ..crypto.validation import (
     validate_xml,
 )
 from .http_fetch import HttpTransport
-from .pdf_verification import looks_like_pdf, validate_pdf
 from .trust_store import TrustStore
 
 # Short enough that an unreachable CA ends in INDETERMINATE while the user still waits.
@@ -31,6 +30,14 @@ DEFAULT_TIMEOUT = 5.0
 def looks_like_xml(blob: bytes) -> bool:
     """An XML document rather than a CMS (DER or PEM/base64)."""
     return blob.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+
+
+def looks_like_pdf(blob: bytes) -> bool:
+    """A PDF document: it starts with the %PDF- header.
+
+    Readers also accept junk before the header, but an attached CMS over a PDF has the header
+    within its first bytes too: only a file that starts with it is taken for a PDF."""
+    return blob.lstrip(b" \t\r\n")[:5] == b"%PDF-"
 
 
 def validate_file(
@@ -67,6 +74,9 @@ def validate_file(
         )
 
     if looks_like_pdf(signed):
+        # pyHanko is imported for PDFs only: it would add seconds to every start of the app.
+        from .pdf_verification import validate_pdf
+
         return validate_pdf(
             signed,
             anchors=every_anchor,
@@ -113,4 +123,10 @@ def check_certificate(
     )
 
 
-__all__ = ["DEFAULT_TIMEOUT", "check_certificate", "looks_like_xml", "validate_file"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "check_certificate",
+    "looks_like_pdf",
+    "looks_like_xml",
+    "validate_file",
+]
