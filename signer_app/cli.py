@@ -114,6 +114,8 @@ def cmd_sign(args: argparse.Namespace) -> int:
     """Sign a file: CMS attached (default), detached (streamed), over a hash, XML, or PDF."""
     if args.format == "pdf":
         return _sign_pdf(args)
+    if args.visible or args.level != "b-b":
+        raise InvalidInput("pdf options", reason="--level and --visible are for -f pdf")
     tsa = None
     if args.tsa:
         if args.format != "cms":
@@ -153,6 +155,9 @@ def _sign_pdf(args: argparse.Namespace) -> int:
     from .crypto.revocation import parse_rewrites
     from .service.pdf_signing import sign_pdf_file
 
+    if "-" in (args.input, args.output) or args.detached or args.hash or args.pem:
+        reason = "a PDF is signed from a file into a file (no -, --detached, --hash, --pem)"
+        raise InvalidInput("pdf options", reason=reason)
     visible = VisibleField.parse(args.visible) if args.visible else None
     out = sign_pdf_file(
         Path(args.input),

@@ -65,3 +65,15 @@ def test_sign_pdf_with_a_bad_visible_box_exits_2(tmp_path, demo, monkeypatch, ho
     command = ["sign", str(source), "-f", "pdf", "-k", key, "--visible", "1,2,3", *home]
     assert main(command) == EXIT_ERROR
     assert "PAGE,X1,Y1,X2,Y2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["-f", "pdf", "-o", "-"], ["-f", "pdf", "--detached"], ["-f", "cms", "--level", "b-t"]],
+    ids=["pdf-to-stdout", "pdf-detached", "level-without-pdf"],
+)
+def test_options_that_do_not_fit_pdf_exit_2(tmp_path, demo, monkeypatch, home, capsys, options):
+    source = write_pdf(tmp_path)
+    key = _key(demo, monkeypatch)
+    assert main(["sign", str(source), "-k", key, *options, *home]) == EXIT_ERROR
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["doc.pdf"]
