@@ -98,8 +98,11 @@ def test_a_token_key_signs_a_pdf_pyhanko_accepts(
     softhsm.import_entry("citizen", demo["citizen_ec_sign"].open(), b"\x02")
     softhsm.activate()
     token = load_module(softhsm.lib).login(PIN, None)
-    entry = next(e for e in token.entries() if e.key.algorithm is algorithm)
-    out = pades.sign_pdf(document, entry, tmp_path / f"token-{algorithm.name}.pdf")
+    try:
+        entry = next(e for e in token.entries() if e.key.algorithm is algorithm)
+        out = pades.sign_pdf(document, entry, tmp_path / f"token-{algorithm.name}.pdf")
+    finally:
+        token.close()  # an open session would keep the driver loaded for later tests
     assert _pyhanko_judges_valid(out)
 
 
