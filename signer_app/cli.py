@@ -113,13 +113,30 @@ def _parse_hash(raw: bytes) -> bytes:
         raise InvalidInput("bad hash", reason="the hash is neither hex nor base64") from None
 
 
+_LEVEL_ALIASES = {"lt": "b-lt", "lta": "b-lta"}
+
+
 def cmd_sign(args: argparse.Namespace) -> int:
-    """Sign a file: CMS attached (default), detached (streamed), over a hash, or XML."""
+    """Sign a file: CMS attached (default), detached (streamed), over a hash, XML, or PDF."""
+    # CAdES and PAdES share ETSI's baseline names; "lt" and "lta" are kept as short forms.
+    args.level = _LEVEL_ALIASES.get(args.level, args.level)
+    if args.format == "pdf":
+        args.level = args.level or "b-b"
+        return _sign_pdf(args)
+    if args.visible:
+        raise InvalidInput("pdf options", reason="--visible is for PDF signatures (-f pdf)")
     tsa = None
     if args.xades and args.format != "xml":
         raise InvalidInput("--xades", reason="--xades is for XML signatures (-f xml)")
     if args.level and args.format != "cms":
-        raise InvalidInput("--level", reason="--level lt|lta is for CMS signatures")
+        reason = "--level is for CMS and PDF signatures (XML: --xades bes|t)"
+        raise InvalidInput("--level", reason=reason)
+    if args.level == "b-b":
+        args.level = None
+    elif args.level == "b-t" and not args.tsa:
+        raise InvalidInput("--tsa", reason="B-T needs a timestamp (--tsa)")
+    elif args.level == "b-t":
+        args.level = None  # a signature timestamp is all B-T adds
     if args.tsa:
         if args.format != "cms" and args.xades != "t":
             reason = "timestamps (--tsa) are for CMS signatures and XAdES-T (--xades t)"
@@ -160,7 +177,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
 
             der = extend_to_long_term(
                 der,
-                args.level,
+                "lt" if args.level == "b-lt" else "lta",
                 data_dir=_data_dir(args),
                 stamp=tsa.stamp,
                 rewrites=parse_rewrites(args.url_map or ()),
@@ -168,6 +185,30 @@ def cmd_sign(args: argparse.Namespace) -> int:
         _write_output(output, _pem("CMS", der) if args.pem else der)
     if output != "-":
         print(f"Signed: {output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _sign_pdf(args: argparse.Namespace) -> int:
+    """PAdES at --level, into -o or doc.signed.pdf (service/pdf_signing.py does the work)."""
+    from .crypto.pades import VisibleField
+    from .crypto.revocation import parse_rewrites
+    from .service.pdf_signing import sign_pdf_file
+
+    if "-" in (args.input, args.output) or args.detached or args.hash or args.pem:
+        reason = "a PDF is signed from a file into a file (no -, --detached, --hash, --pem)"
+        raise InvalidInput("pdf options", reason=reason)
+    visible = VisibleField.parse(args.visible) if args.visible else None
+    out = sign_pdf_file(
+        Path(args.input),
+        _open_key(args),
+        Path(args.output) if args.output else None,
+        data_dir=_data_dir(args),
+        level=args.level,
+        visible=visible,
+        tsa_url=args.tsa,
+        rewrites=parse_rewrites(args.url_map or ()),
+    )
+    print(f"Signed: {out}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -735,7 +776,21 @@ def build_parser() -> argparse.ArgumentParser:
     sign.add_argument("input", help="file to sign ('-' for standard input)")
     sign.add_argument("-k", "--key", required=True, help="PKCS#12 key file")
     sign.add_argument("--password-file", help="file holding the password (else QALAM_PASSWORD)")
-    sign.add_argument("-f", "--format", choices=["cms", "xml"], default="cms")
+    sign.add_argument("-f", "--format", choices=["cms", "xml", "pdf"], default="cms")
+    sign.add_argument(
+        "--level",
+        choices=["b-b", "b-t", "b-lt", "b-lta", "lt", "lta"],
+        help="ETSI baseline level: PAdES for -f pdf (default b-b); for CMS with --tsa, b-lt embeds"
+        " chains and revocation data and b-lta adds an archive stamp (lt, lta: the same)",
+    )
+    sign.add_argument("--visible", metavar="PAGE,X1,Y1,X2,Y2", help="visible signature box (pdf)")
+    sign.add_argument(
+        "--url-map",
+        action="append",
+        metavar="FROM=TO",
+        help="--level: fetch URLs starting with FROM from TO instead (a CA served elsewhere)",
+    )
+    sign.add_argument("--data-dir", help="settings and trust store (else $QALAM_HOME)")
     sign.add_argument("--detached", action="store_true", help="signature apart from the data")
     sign.add_argument("--hash", action="store_true", help="INPUT holds a SHA-256 digest")
     sign.add_argument("-o", "--output", help="where to write ('-' for standard output)")
@@ -744,18 +799,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--tsa", metavar="URL", help="add a signature timestamp (CAdES-T) from this RFC 3161 TSA"
     )
     sign.add_argument("--xades", choices=["bes", "t"], help="XML: XAdES-BES, or XAdES-T with --tsa")
-    sign.add_argument(
-        "--level",
-        choices=["lt", "lta"],
-        help="CMS with --tsa: embed chains and revocation data (lt), plus an archive stamp (lta)",
-    )
-    sign.add_argument(
-        "--url-map",
-        action="append",
-        metavar="FROM=TO",
-        help="--level: fetch URLs starting with FROM from TO instead (a CA served elsewhere)",
-    )
-    sign.add_argument("--data-dir", help="--level: where the trust store lives")
     sign.set_defaults(func=cmd_sign)
 
     verify = sub.add_parser(

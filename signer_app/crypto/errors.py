@@ -45,6 +45,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "malformed_timestamp": "The timestamp service's answer is not a readable "
         "timestamp: {reason}.",
         "invalid_timestamp": "The timestamp does not match what it should prove: {reason}.",
+        "malformed_pdf": "This is not a readable PDF document (damaged, truncated or not a PDF).",
+        "encrypted_pdf": "This PDF is password-protected (encrypted); remove the protection "
+        "before signing or checking it.",
+        "pades_algorithm": "PDF signatures cannot be made with a {name} key: PDF readers cannot "
+        "check them. Choose an RSA or EC key.",
+        "pades_validation": "A long-term PDF signature needs the certificate checked at "
+        "signing, and that failed: {reason}.",
     },
     "ru": {
         "internal": "Внутренняя ошибка Qalam. Сообщите о ней, приложив диагностический отчёт.",
@@ -79,6 +86,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "меткой времени: {reason}.",
         "invalid_timestamp": "Метка времени не соответствует тому, что должна "
         "подтверждать: {reason}.",
+        "malformed_pdf": "Это не читаемый PDF-документ (повреждён, обрезан или не PDF).",
+        "encrypted_pdf": "Этот PDF защищён паролем (зашифрован); снимите защиту перед "
+        "подписью или проверкой.",
+        "pades_algorithm": "Подпись PDF нельзя создать ключом {name}: программы просмотра PDF "
+        "не могут её проверить. Выберите ключ RSA или EC.",
+        "pades_validation": "Для долгосрочной подписи PDF сертификат проверяется при "
+        "подписании, и проверка не прошла: {reason}.",
     },
     "kk": {
         "internal": "Qalam ішінде қате шықты. Диагностикалық есеппен бірге хабарлаңыз.",
@@ -113,6 +127,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "malformed_timestamp": "Уақыт белгісі қызметінің жауабы оқылатын уақыт "
         "белгісі емес: {reason}.",
         "invalid_timestamp": "Уақыт белгісі растауы тиіс нәрсеге сәйкес келмейді: {reason}.",
+        "malformed_pdf": "Бұл оқылатын PDF құжаты емес (зақымдалған, қысқартылған "
+        "немесе PDF емес).",
+        "encrypted_pdf": "Бұл PDF құпиясөзбен қорғалған (шифрланған); қол қою немесе тексеру "
+        "алдында қорғауды алып тастаңыз.",
+        "pades_algorithm": "PDF қолтаңбасын {name} кілтімен жасау мүмкін емес: PDF "
+        "бағдарламалары оны тексере алмайды. RSA немесе EC кілтін таңдаңыз.",
+        "pades_validation": "Ұзақ мерзімді PDF қолтаңбасы үшін сертификат қол қою кезінде "
+        "тексеріледі, ал тексеру сәтсіз болды: {reason}.",
     },
 }
 
@@ -316,11 +338,36 @@ class Pkcs11ModuleError(QalamError):
     code = "pkcs11_module"
 
 
+class MalformedPdf(QalamError):
+    """Bytes that are not a readable PDF: no header, truncated, a broken cross-reference table."""
+
+    code = "malformed_pdf"
+
+
+class EncryptedPdf(QalamError):
+    """An encrypted PDF: Qalam neither signs nor checks one without its password."""
+
+    code = "encrypted_pdf"
+
+
+class PadesValidationFailed(QalamError):
+    """B-LT/B-LTA signing could not validate the signer's chain and revocation to embed them."""
+
+    code = "pades_validation"
+
+
+class PadesAlgorithmRefused(QalamError):
+    """A key family PAdES readers cannot check (GOST): refused before anything is written."""
+
+    code = "pades_algorithm"
+
+
 __all__ = [
     "LANGUAGES",
     "MESSAGES",
     "CorruptKeyStore",
     "EmptyKeyStore",
+    "EncryptedPdf",
     "FileIOError",
     "FileNotFound",
     "ForbiddenXml",
@@ -329,8 +376,11 @@ __all__ = [
     "KeyNotFound",
     "KeyTypeMismatch",
     "MalformedCms",
+    "MalformedPdf",
     "MalformedTimestamp",
     "MalformedXml",
+    "PadesAlgorithmRefused",
+    "PadesValidationFailed",
     "PinCountLow",
     "PinFinalTry",
     "PinIncorrect",

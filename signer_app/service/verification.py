@@ -33,6 +33,14 @@ def looks_like_xml(blob: bytes) -> bool:
     return blob.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
+def looks_like_pdf(blob: bytes) -> bool:
+    """A PDF document: it starts with the %PDF- header.
+
+    Readers also accept junk before the header, but an attached CMS over a PDF has the header
+    within its first bytes too: only a file that starts with it is taken for a PDF."""
+    return blob.lstrip(b" \t\r\n")[:5] == b"%PDF-"
+
+
 def validate_file(
     signed: bytes,
     original: Path | bytes | None = None,
@@ -46,7 +54,7 @@ def validate_file(
     rewrites: Mapping[str, str] | None = None,
     cache: RevocationCache | None = None,
 ) -> ValidationReport:
-    """Validate a CMS or XML signature (``original``: a detached CMS's data;
+    """Validate a CMS, XML or PDF signature (``original``: a detached CMS's data;
     a path is streamed) against
     the trust store of ``data_dir`` plus ``anchors``, fetching revocation unless ``offline``."""
     store = TrustStore(data_dir)
@@ -78,6 +86,17 @@ def validate_file(
             fetching=fetching,
         )
 
+    if looks_like_pdf(signed):
+        # pyHanko is imported for PDFs only: it would add seconds to every start of the app.
+        from .pdf_verification import validate_pdf
+
+        return validate_pdf(
+            signed,
+            anchors=every_anchor,
+            intermediates=every_intermediate,
+            policy=policy,
+            fetching=fetching,
+        )
     if looks_like_xml(signed):
         return validate_xml(
             signed,
@@ -160,6 +179,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "check_certificate",
     "extend_to_long_term",
+    "looks_like_pdf",
     "looks_like_xml",
     "validate_file",
 ]
