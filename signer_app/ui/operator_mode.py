@@ -84,8 +84,9 @@ register(
             "ашады; куәландырушы орталық құпиясөзді емес, бір реттік сұрауға қойылған қолды "
             "ғана алады.",
         ),
-        "operator.signin.file": Text("Operator key file", "Файл ключа оператора",
-                                     "Оператор кілтінің файлы"),
+        "operator.signin.file": Text(
+            "Operator key file", "Файл ключа оператора", "Оператор кілтінің файлы"
+        ),
         "operator.signin.password": Text("Password", "Пароль", "Құпиясөз"),
         "operator.signin.button": Text("Sign in", "Войти", "Кіру"),
         "operator.signin.pick": Text(
@@ -145,7 +146,8 @@ register(
         "operator.status.good": Text("valid", "действует", "жарамды"),
         "operator.status.expired": Text("expired", "истёк", "мерзімі өткен"),
         "operator.status.revoked": Text(
-            "revoked ({reason}) on {date}", "отозван ({reason}) {date}",
+            "revoked ({reason}) on {date}",
+            "отозван ({reason}) {date}",
             "{date} кері қайтарылған ({reason})",
         ),
         "operator.reason.key_compromise": Text(
@@ -191,9 +193,7 @@ register(
         ),
         "operator.code.document": Text("Document", "Документ", "Құжат"),
         "operator.code.number": Text("Number", "Номер", "Нөмірі"),
-        "operator.document.id_card": Text(
-            "ID card", "удостоверение личности", "жеке куәлік"
-        ),
+        "operator.document.id_card": Text("ID card", "удостоверение личности", "жеке куәлік"),
         "operator.document.passport": Text("passport", "паспорт", "төлқұжат"),
         "operator.document.residence_permit": Text(
             "residence permit", "вид на жительство", "тұруға ықтиярхат"
@@ -541,9 +541,7 @@ class OperatorWindow(QMainWindow):
             if row < len(self.certificates) and self.certificates[row]["status"] == "good"
         ]
 
-    def _run(
-        self, work: Callable[[Step], Any], done: Callable[[Any], None]
-    ) -> None:
+    def _run(self, work: Callable[[Step], Any], done: Callable[[Any], None]) -> None:
         self._clear_error()
         job = Job(work)
         job.done.connect(done)

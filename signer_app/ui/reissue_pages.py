@@ -41,7 +41,8 @@ register(
     {
         "reissue.browse": Text("Choose…", "Выбрать…", "Таңдау…"),
         "reissue.code.title": Text(
-            "Your IIN and the one-time code", "Ваш ИИН и одноразовый код",
+            "Your IIN and the one-time code",
+            "Ваш ИИН и одноразовый код",
             "ЖСН-іңіз және бір реттік код",
         ),
         "reissue.code.intro": Text(
@@ -118,12 +119,10 @@ register(
             "remember.",
             "Слишком короткий: нужно не меньше {min} символов; несколько слов подряд легче "
             "всего запомнить.",
-            "Тым қысқа: кемінде {min} таңба керек; бірнеше сөзді қатар жазу есте сақтауға ең "
-            "оңай.",
+            "Тым қысқа: кемінде {min} таңба керек; бірнеше сөзді қатар жазу есте сақтауға ең оңай.",
         ),
         "reissue.password.contains_iin": Text(
-            "Do not put your IIN or birth date in the password: anyone who knows you can guess "
-            "it.",
+            "Do not put your IIN or birth date in the password: anyone who knows you can guess it.",
             "Не используйте в пароле ИИН или дату рождения: их знает любой знакомый.",
             "Құпиясөзге ЖСН-ді немесе туған күніңізді қоспаңыз: оларды танысыңыздың кез келгені "
             "біледі.",
@@ -131,8 +130,7 @@ register(
         "reissue.password.common": Text(
             "This password is among the first ones an attacker tries; choose something less "
             "common.",
-            "Такой пароль злоумышленник проверит одним из первых; выберите менее "
-            "распространённый.",
+            "Такой пароль злоумышленник проверит одним из первых; выберите менее распространённый.",
             "Мұндай құпиясөзді шабуылдаушы ең алдымен тексереді; сирек кездесетінін таңдаңыз.",
         ),
         "reissue.password.score1": Text(
@@ -383,9 +381,7 @@ register(
             "Центр не получил запрос: введите одноразовый код, чтобы отправить его снова.",
             "Орталық сұрауды алмаған: оны қайта жіберу үшін бір реттік кодты енгізіңіз.",
         ),
-        "reissue.resume.discard": Text(
-            "Start over instead…", "Начать заново…", "Басынан бастау…"
-        ),
+        "reissue.resume.discard": Text("Start over instead…", "Начать заново…", "Басынан бастау…"),
     }
 )
 
@@ -815,7 +811,11 @@ class DonePage(Page):
         self.remember_state = _wrapped()
         self.remember_state.setStyleSheet("color: #c62828;")
         for widget in (
-            self.backup_hint, self.backup, self.backup_state, self.remember, self.remember_state
+            self.backup_hint,
+            self.backup,
+            self.backup_state,
+            self.remember,
+            self.remember_state,
         ):
             self.layout_.addWidget(widget)
         self.layout_.addStretch()

@@ -75,9 +75,7 @@ register(
         "reissue.window.code": Text(
             "New keys with a PSC code", "Новые ключи по коду ЦОН", "ХҚКО коды бойынша жаңа кілттер"
         ),
-        "reissue.window.renew": Text(
-            "Renew my keys", "Обновление ключей", "Кілттерді жаңарту"
-        ),
+        "reissue.window.renew": Text("Renew my keys", "Обновление ключей", "Кілттерді жаңарту"),
         "reissue.step": Text(
             "Step {n} of {total}", "Шаг {n} из {total}", "{total} қадамның {n}-қадамы"
         ),
@@ -280,9 +278,9 @@ class ReissueWizard(QDialog):
             # On the error page the main button offers the remedy, and this one closes.
             self.cancel_button.setEnabled(True)
             closing = page is self.error_page and self._action != "close"
-            self.cancel_button.setVisible(page is not self.done_page and (
-                page is not self.error_page or closing
-            ))
+            self.cancel_button.setVisible(
+                page is not self.done_page and (page is not self.error_page or closing)
+            )
             self.cancel_button.setText(t("reissue.close" if closing else "reissue.cancel"))
 
     def retranslate(self) -> None:
@@ -514,8 +512,8 @@ class ReissueWizard(QDialog):
             return
         if new:
             self._pending = new[0]
-        came_from_resume_page = self._pending is not None and not new and (
-            self._pending in self._pending_before
+        came_from_resume_page = (
+            self._pending is not None and not new and (self._pending in self._pending_before)
         )
         if came_from_resume_page and isinstance(error, WrongPassword):
             self.resume_page.show_problem(self.translator.error(error))

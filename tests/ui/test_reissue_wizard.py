@@ -85,9 +85,7 @@ def click(qtbot: QtBot, wizard: ReissueWizard) -> None:
     qtbot.mouseClick(wizard.next_button, Qt.MouseButton.LeftButton)
 
 
-def fill_and_start(
-    qtbot: QtBot, wizard: ReissueWizard, iin: str, code: str, out_dir: Path
-) -> None:
+def fill_and_start(qtbot: QtBot, wizard: ReissueWizard, iin: str, code: str, out_dir: Path) -> None:
     """Type the IIN and code, the new password twice, the folder; press Start."""
     assert wizard.page is wizard.code_page
     wizard.code_page.iin.setText(iin)
@@ -326,9 +324,9 @@ def test_an_unreachable_ca_keeps_the_new_keys_and_try_again_finishes_them(
     fill_and_start(qtbot, wizard, CITIZEN, issue_code(ca, demo), out_dir)
     wait_for_end(qtbot, wizard)
     assert wizard.page is wizard.error_page
-    assert wizard.error_page.intro.text() == CaUnavailable(
-        "", url="http://127.0.0.1:9"
-    ).message("en")
+    assert wizard.error_page.intro.text() == CaUnavailable("", url="http://127.0.0.1:9").message(
+        "en"
+    )
     assert "kept" in wizard.error_page.note.text()
     (pending,) = reissue.pending_files(context.data_dir)
     assert NEW_PASSWORD not in pending.read_text()
@@ -484,9 +482,7 @@ def test_renewal_signs_with_the_current_auth_key(
     qtbot: QtBot, ca: LiveCa, demo: dict[str, Any], tmp_path: Path, out_dir: Path
 ) -> None:
     current = demo["citizen_auth"]
-    wizard = new_wizard(
-        qtbot, context_for(tmp_path, ca.url), mode="renew", key_path=current.path
-    )
+    wizard = new_wizard(qtbot, context_for(tmp_path, ca.url), mode="renew", key_path=current.path)
     assert wizard.page is wizard.current_page
     assert wizard.windowTitle() == "Renew my keys"
     wizard.current_page.password.setText("wrong")
@@ -551,9 +547,7 @@ def test_renewing_a_gost_key_makes_gost_keys_without_asking(
     qtbot: QtBot, ca: LiveCa, demo: dict[str, Any], tmp_path: Path, out_dir: Path
 ) -> None:
     current = demo["citizen_gost_auth"]
-    wizard = new_wizard(
-        qtbot, context_for(tmp_path, ca.url), mode="renew", key_path=current.path
-    )
+    wizard = new_wizard(qtbot, context_for(tmp_path, ca.url), mode="renew", key_path=current.path)
     wizard.current_page.password.setText(current.password)
     click(qtbot, wizard)
     assert wizard.page is wizard.password_page  # no key-type question on this path
