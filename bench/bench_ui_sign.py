@@ -20,6 +20,7 @@ import os
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -87,6 +88,10 @@ def run(raw: Raw) -> dict[str, object]:
     key, password = _demo_key()
     app = QApplication.instance() or QApplication([])
     loop = qasync.QEventLoop(app)
+    # As the app does (ui/app.py): plain worker threads, since qasync's QThread pool outlived
+    # the loop and aborted the process at exit ("QThread: Destroyed while thread is running").
+    workers = ThreadPoolExecutor(4, thread_name_prefix="bench")
+    loop.set_default_executor(workers)
     asyncio.set_event_loop(loop)
     with tempfile.TemporaryDirectory(prefix="qalam-bench-ui-") as folder:
         path = Path(folder) / "large.bin"
@@ -112,6 +117,8 @@ def run(raw: Raw) -> dict[str, object]:
         del page
         app.processEvents()
     asyncio.set_event_loop(None)
+    loop.close()
+    workers.shutdown(wait=True)
     mib = SIZE / (1 << 20)
     engine_rate = mib / min(engine_s)
     page_rate = mib / min(page_s)
