@@ -121,7 +121,9 @@ def test_a_revocation_shows_once_the_cached_answer_may_no_longer_be_reused(
     clock = Clock()
     cache = RevocationCache(clock=clock)
     assert validate_cms(signature, anchors=demo_anchors(), fetching=fetching(own_ca, cache)).passed
-    own_ca.revoke(entry.certificate)
+    # Dated before the claimed signing time, so the verdict is REVOKED whatever second the
+    # revocation lands in (at or after it, without a timestamp, it is REVOKED_NO_POE).
+    own_ca.revoke(entry.certificate, later=-dt.timedelta(minutes=5))
     # The policy: an OCSP answer (and the status drawn from it) is reused without a new nonce
     # until its nextUpdate or thisUpdate + ocsp_max_age, whichever is first.
     still = validate_cms(signature, anchors=demo_anchors(), fetching=fetching(own_ca, cache))
@@ -139,7 +141,7 @@ def test_a_cache_that_may_not_reuse_answers_sees_a_revocation_at_once(
     signature = cms.sign(DOCUMENT, entry)
     cache = RevocationCache(ocsp_max_age=dt.timedelta(0))
     assert validate_cms(signature, anchors=demo_anchors(), fetching=fetching(own_ca, cache)).passed
-    own_ca.revoke(entry.certificate)
+    own_ca.revoke(entry.certificate, later=-dt.timedelta(minutes=5))  # before the signing
     report = validate_cms(signature, anchors=demo_anchors(), fetching=fetching(own_ca, cache))
     assert (report.indication, report.sub_indication) == (TOTAL_FAILED, "REVOKED")
 
