@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import pkgutil
 import sys
 from pathlib import Path
@@ -44,4 +45,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter finalization: with the Qt benches loaded, PySide6 sometimes aborts there
+    # ("bool_dealloc: deallocating True or False", exit 134) after every figure was printed.
+    os._exit(status)
