@@ -35,7 +35,7 @@ class FrameError(ValueError):
     """The frame is not UTF-8 JSON."""
 
 
-def _literal_end(frame: bytes, start: int) -> int:
+def _literal_end(frame: bytes | bytearray, start: int) -> int:
     """Index of the quote closing the string literal whose opening quote is at ``start``."""
     at = start
     while True:
@@ -49,9 +49,9 @@ def _literal_end(frame: bytes, start: int) -> int:
             return at
 
 
-def _cut(frame: bytes) -> tuple[bytes, list[tuple[int, int]]]:
+def _cut(frame: bytes | bytearray) -> tuple[bytes, list[tuple[int, int]]]:
     """The skeleton (long literals replaced by numbered placeholders) and the literals' spans."""
-    pieces: list[bytes] = []
+    pieces: list[bytes | bytearray] = []
     spans: list[tuple[int, int]] = []
     done = 0
     at = frame.find(b'"')
@@ -67,7 +67,7 @@ def _cut(frame: bytes) -> tuple[bytes, list[tuple[int, int]]]:
     return b"".join(pieces), spans
 
 
-async def _literal(frame: bytes, start: int, end: int) -> str:
+async def _literal(frame: bytes | bytearray, start: int, end: int) -> str:
     if frame.find(b"\\", start, end) >= 0:
         try:
             value = json.loads(frame[start - 1 : end + 1])
@@ -103,14 +103,14 @@ def _replace(node: Any, literals: dict[str, str]) -> Any:
     return node
 
 
-def _loads(frame: bytes | str) -> Any:
+def _loads(frame: bytes | bytearray | str) -> Any:
     try:
         return json.loads(frame)
     except (ValueError, RecursionError) as exc:
         raise FrameError(str(exc)) from None
 
 
-async def parse(frame: bytes | str) -> Any:
+async def parse(frame: bytes | bytearray | str) -> Any:
     """The JSON value of a frame (``FrameError`` if it is not UTF-8 JSON)."""
     if len(frame) < LARGE_FRAME or isinstance(frame, str) or _MARK in frame:
         return _loads(frame)
