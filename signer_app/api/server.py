@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import http
 import ipaddress
 import logging
@@ -289,6 +290,10 @@ class ApiServer:
         # Port 0 (tests) means "any": record what the system chose.
         bound = {s.sockets[0].getsockname()[1] for s in self._servers if s.sockets}
         self.ports |= bound
+        # Everything loaded so far (crypto, asn1, pdf and Qt modules) lives as long as the process;
+        # left in the collector, each full collection walks it for ~25 ms on the event loop, which
+        # a heartbeat waits through. Frozen, it is never walked again.
+        gc.freeze()
 
     def bound_port(self, index: int = 0) -> int:
         """The port listener ``index`` is bound to (0: TLS, 1: plain ws)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import json
 import ssl
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -168,6 +169,17 @@ def test_large_messages_fragmented_by_the_client_are_gathered_whole(demo, tmp_pa
             answers.remove("--heartbeat--")
             reply = json.loads(answers[0])
             assert cms.verify(reply["body"]["result"][0]).content == document
+
+    run(scenario)
+
+
+def test_starting_takes_the_loaded_objects_out_of_garbage_collection(demo, tmp_path):
+    prompter = ScriptedPrompter(approve(demo["citizen_sign"]))
+
+    async def scenario() -> None:
+        gc.unfreeze()
+        async with running(prompter, tmp_path):
+            assert gc.get_freeze_count() > 0  # full collections no longer walk them
 
     run(scenario)
 
