@@ -292,6 +292,7 @@ async def _heartbeats(serve: Serve, folder: Path) -> dict[str, object]:
         "max_wait_ms": round(waits[-1] * 1000, 1),
         "p99_wait_ms": round(waits[int(0.99 * (len(waits) - 1))] * 1000, 1),
         "target_max_wait_ms": 100,
+        "load_average_1min": round(os.getloadavg()[0], 2),  # other work on the machine skews it
     }
 
 
