@@ -5,7 +5,9 @@ Per socket: the greeting at once; ``--heartbeat--`` echoed at once, even while a
 request; the worker is cancelled when the socket closes, which cancels the dialog it waits on.
 Before the handshake: the peer must be loopback, the Host header 127.0.0.1/localhost/[::1]
 (DNS rebinding), and the number of sockets under the limit. Frames above ``max_frame`` close
-that socket (1009) and nothing else. A plain HTTPS GET of ``/`` gets the diagnostics page
+that socket (1009) and nothing else. Large incoming frames are cut into fragments before
+websockets parses them (api/refragment.py) and gathered one fragment per turn, so no socket's
+upload holds the event loop for long. A plain HTTPS GET of ``/`` gets the diagnostics page
 (api/diagnostics.py; ``/diagnostics.json`` the same as JSON), any other path a 404.
 
 Audit: one line per request to the ``qalam.audit`` logger (origin, module.method, outcome,
