@@ -104,7 +104,7 @@ class Dispatcher:
         self.config = config or ApiConfig()
         self.modules: dict[str, Module] = {m.name: m for m in (modules or default_modules())}
 
-    async def handle(self, text: str | bytes, origin: str | None = None) -> Reply:
+    async def handle(self, text: str | bytes | bytearray, origin: str | None = None) -> Reply:
         """One frame in (text, or its UTF-8 bytes), at most one frame out."""
         if text in (HEARTBEAT, HEARTBEAT_BYTES):
             return Reply(HEARTBEAT, "-", "heartbeat", "ok")

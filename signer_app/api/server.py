@@ -5,7 +5,9 @@ Per socket: the greeting at once; ``--heartbeat--`` echoed at once, even while a
 request; the worker is cancelled when the socket closes, which cancels the dialog it waits on.
 Before the handshake: the peer must be loopback, the Host header 127.0.0.1/localhost/[::1]
 (DNS rebinding), and the number of sockets under the limit. Frames above ``max_frame`` close
-that socket (1009) and nothing else. A plain HTTPS GET of ``/`` gets the diagnostics page
+that socket (1009) and nothing else. Large incoming frames are cut into fragments before
+websockets parses them (api/refragment.py) and gathered one fragment per turn, so no socket's
+upload holds the event loop for long. A plain HTTPS GET of ``/`` gets the diagnostics page
 (api/diagnostics.py; ``/diagnostics.json`` the same as JSON), any other path a 404.
 
 Audit: one line per request to the ``qalam.audit`` logger (origin, module.method, outcome,
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import http
 import ipaddress
 import logging
@@ -32,6 +35,7 @@ from websockets.protocol import State
 
 from . import diagnostics
 from .dispatch import HEARTBEAT, HEARTBEAT_BYTES, Dispatcher
+from .refragment import Refragmenter
 from .tls import TlsFiles
 
 DEFAULT_PORT = 13579
@@ -100,6 +104,46 @@ def server_ssl_context(files: TlsFiles) -> ssl.SSLContext:
     return context
 
 
+class _Connection(ServerConnection):
+    """A server connection whose large incoming frames websockets parses in small fragments."""
+
+    _cutter: Refragmenter | None = None
+    _plain = False  # frames came with the handshake: the stream is left as it is
+
+    def data_received(self, data: bytes) -> None:
+        """Feed ``data`` to websockets, re-cut once the handshake is done (api/refragment.py)."""
+        if self._cutter is None and not self._plain and self.protocol.state is State.OPEN:
+            reader = getattr(self.protocol, "reader", None)
+            if getattr(reader, "buffer", b"") or not hasattr(self.protocol, "max_message_size"):
+                self._plain = True
+            else:
+                self._cutter = Refragmenter(self.protocol.max_message_size)
+        if self._cutter is None:
+            super().data_received(data)
+            return
+        for piece in self._cutter.feed(data):
+            super().data_received(piece)
+
+
+async def _receive(ws: ServerConnection) -> bytes | bytearray:
+    """The next message, undecoded; a fragmented one is gathered piece by piece.
+
+    ``recv`` would join a 70 MB message's fragments in one call (~50 ms of copying and page
+    faults on the event loop); here each fragment is appended in its own turn.
+    """
+    message: bytes | bytearray = b""
+    gathered: bytearray | None = None
+    async for piece in ws.recv_streaming(decode=False):
+        if gathered is not None:
+            gathered += piece
+        elif message:
+            gathered = bytearray(message)
+            gathered += piece
+        else:
+            message = piece
+    return gathered if gathered is not None else message
+
+
 class ApiServer:
     """The listeners, the connection count, and one handler task per socket."""
 
@@ -155,14 +199,14 @@ class ApiServer:
     async def _handler(self, ws: ServerConnection) -> None:
         self.active += 1
         origin = _origin(ws.request) if ws.request else None
-        queue: asyncio.Queue[bytes] = asyncio.Queue(MAX_PENDING)
+        queue: asyncio.Queue[bytes | bytearray] = asyncio.Queue(MAX_PENDING)
         worker = asyncio.create_task(self._worker(ws, queue, origin))
         try:
             await ws.send(self.dispatcher.config.greeting)
             while True:
                 # Undecoded: a 70 MB text frame's UTF-8 decode would hold the loop for ~45 ms;
                 # the dispatcher decodes (and so validates) it in steps (api/frames.py).
-                message = await ws.recv(decode=False)
+                message = await _receive(ws)
                 if message == HEARTBEAT_BYTES:
                     await ws.send(HEARTBEAT)
                     continue
@@ -181,7 +225,7 @@ class ApiServer:
             self.active -= 1
 
     async def _worker(
-        self, ws: ServerConnection, queue: asyncio.Queue[bytes], origin: str | None
+        self, ws: ServerConnection, queue: asyncio.Queue[bytes | bytearray], origin: str | None
     ) -> None:
         while True:
             text = await queue.get()
@@ -214,6 +258,7 @@ class ApiServer:
             process_request=self._process_request,
             max_size=self.config.max_frame,
             compression=None,
+            create_connection=_Connection,
             ssl=context,
             server_header=None,
         )
@@ -247,6 +292,10 @@ class ApiServer:
         # Port 0 (tests) means "any": record what the system chose.
         bound = {s.sockets[0].getsockname()[1] for s in self._servers if s.sockets}
         self.ports |= bound
+        # Everything loaded so far (crypto, asn1, pdf and Qt modules) lives as long as the process;
+        # left in the collector, each full collection walks it for ~25 ms on the event loop, which
+        # a heartbeat waits through. Frozen, it is never walked again.
+        gc.freeze()
 
     def bound_port(self, index: int = 0) -> int:
         """The port listener ``index`` is bound to (0: TLS, 1: plain ws)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import json
 import ssl
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -146,6 +147,41 @@ def test_foreign_host_header_is_refused_and_plain_get_gets_a_page(tmp_path):
 )
 def test_host_header_rule(header, allowed):
     assert host_allowed(header, {13579}) is allowed
+
+
+def test_large_messages_fragmented_by_the_client_are_gathered_whole(demo, tmp_path):
+    """Large frames are re-cut (api/refragment.py): fragments of them still make one request."""
+    prompter = ScriptedPrompter(approve(demo["citizen_sign"]))
+    document = bytes(range(256)) * (12 << 10)  # 3 MiB
+
+    async def scenario() -> None:
+        async with (
+            running(prompter, tmp_path) as (_, context, url),
+            connect(url, ssl=context, max_size=None) as ws,  # type: ignore[arg-type]
+        ):
+            await ws.recv()
+            text = json.dumps(basics(data=base64.b64encode(document).decode()))
+            third = len(text) // 3
+            await ws.send([text[:third], text[third : 2 * third], text[2 * third :]])
+            await ws.send("--heartbeat--")
+            answers = [await ws.recv(), await ws.recv()]
+            assert "--heartbeat--" in answers  # the reader answers it while the worker signs
+            answers.remove("--heartbeat--")
+            reply = json.loads(answers[0])
+            assert cms.verify(reply["body"]["result"][0]).content == document
+
+    run(scenario)
+
+
+def test_starting_takes_the_loaded_objects_out_of_garbage_collection(demo, tmp_path):
+    prompter = ScriptedPrompter(approve(demo["citizen_sign"]))
+
+    async def scenario() -> None:
+        gc.unfreeze()
+        async with running(prompter, tmp_path):
+            assert gc.get_freeze_count() > 0  # full collections no longer walk them
+
+    run(scenario)
 
 
 def test_huge_frame_closes_only_that_socket(demo, tmp_path):

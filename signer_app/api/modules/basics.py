@@ -32,7 +32,7 @@ from ...service.prompter import KeyType
 from ...service.signing import KeyQuery, SignResult
 from ..dispatch import Answer, Call
 from ..errors import basics_error, basics_failure
-from ..wire import decode_base64, encode_base64, lenient_bool, pem
+from ..wire import decode_base64_off_loop, encode_base64, lenient_bool, pem
 
 NAME = "kz.gov.pki.knca.basics"
 HANDLER_CLASS = "kz.gov.pki.knca.basics.BasicsHandler"  # [I] NCALayer's class name is unknown
@@ -187,7 +187,7 @@ class Basics:
             result = await service.sign_xml(query, data, layout="compact")
             return self._ok(call, list(result.documents), was_array)
         timestamp = isinstance(signing.get("tsaProfile"), dict)
-        documents = [decode_base64(d) if decode else d.encode("utf-8") for d in data]
+        documents = [await decode_base64_off_loop(d) if decode else d.encode() for d in data]
         if fmt == "raw":
             result = await service.sign_raw(query, documents, digested=digested)
             return self._raw(result, output_cert)

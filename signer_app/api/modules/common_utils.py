@@ -27,7 +27,7 @@ from ...service.prompter import KNOWN_STORAGES, KeyType
 from ...service.signing import KeyQuery
 from ..dispatch import Answer, Call
 from ..errors import common_message
-from ..wire import decode_base64, encode_base64, pem
+from ..wire import decode_base64, decode_base64_off_loop, encode_base64, pem
 
 NAME = "kz.gov.pki.knca.commonUtils"
 NO_OBJECT = object()  # a success without responseObject (changeLocale)
@@ -160,7 +160,7 @@ async def create_cades_from_base64(call: Call, args: list[Any]) -> object:
     """CAdES-BES over base64 data; an attached CMS given as data is co-signed."""
     storage, key_type, data, attached = args
     query = _query(call, storage, key_type)  # storage errors first, then the data
-    document = decode_base64(data)
+    document = await decode_base64_off_loop(data)
     result = await call.service.sign_cms(query, [document], detached=not attached, cosign_cms=True)
     return encode_base64(result.signatures[0])
 
@@ -170,7 +170,7 @@ async def create_cms_signature_from_base64(call: Call, args: list[Any]) -> objec
     timestamp from the TSA, as NCALayer does; no TSA reachable -> an error, no signature."""
     storage, key_type, data, attached = args
     query = _query(call, storage, key_type)
-    document = decode_base64(data)
+    document = await decode_base64_off_loop(data)
     result = await call.service.sign_cms(
         query, [document], detached=not attached, cosign_cms=True, timestamp=True
     )
@@ -192,7 +192,7 @@ async def apply_cades_t(call: Call, args: list[Any]) -> object:
     still checked as NCALayer's method signature has it)."""
     storage, _key_type, data = args
     _query(call, storage)
-    stamped = await call.service.timestamp_cms(decode_base64(data), call.origin)
+    stamped = await call.service.timestamp_cms(await decode_base64_off_loop(data), call.origin)
     return encode_base64(stamped)
 
 
