@@ -24,6 +24,7 @@ it is never printed (``repr=False``) and never logged. Python strings cannot be 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import enum
 import getpass
 import hashlib
@@ -176,13 +177,18 @@ class DocumentView:
         digest = hashlib.sha256(data).hexdigest()
         if kind == "hash":
             return cls(len(data), digest, f"hash {data.hex()}", name)
+        # Only the beginning is decoded: decoding a 50 MiB text whole holds the GIL for tens of
+        # milliseconds (the API's loop waits), and the preview shows the beginning anyway. A
+        # character cut at the end of the slice is left for the decoder (final=False).
+        head = data[: PREVIEW_CHARS * 8]
+        whole = len(head) == len(data)
         try:
-            text = data.decode("utf-8")
+            text = codecs.getincrementaldecoder("utf-8")().decode(head, final=whole)
         except UnicodeDecodeError:
             return cls(len(data), digest, f"binary data, {len(data)} bytes", name)
         printable = "".join(c if c.isprintable() else " " for c in text[: PREVIEW_CHARS * 2])
         preview = " ".join(printable.split())[:PREVIEW_CHARS]
-        if len(text) > PREVIEW_CHARS:
+        if len(text) > PREVIEW_CHARS or not whole:
             preview += "…"
         return cls(len(data), digest, preview, name)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -57,6 +58,20 @@ def test_document_view_previews():
     assert long.preview.endswith("…")
     assert len(long.preview) <= 201
     assert DocumentView.of(b"\x01\x02", "hash").preview == "hash 0102"
+
+
+def test_a_large_text_is_previewed_from_its_beginning_only() -> None:
+    # Kazakh letters are two bytes in UTF-8: the slice decoded may end inside one.
+    text = ("Қазақстан Республикасы " * 200_000).encode()
+    view = DocumentView.of(text, "xml")
+    assert view.preview.startswith("Қазақстан Республикасы")
+    assert view.preview.endswith("…")
+    assert view.size == len(text)
+    assert view.sha256 == hashlib.sha256(text).hexdigest()
+    cut = DocumentView.of(("a" + "Қ" * 1000).encode(), "cms")  # byte 1600 is inside a letter
+    assert cut.preview.startswith("aҚҚ")
+    assert cut.preview.endswith("…")
+    assert DocumentView.of(b"\xff" + text, "cms").preview.startswith("binary data")
 
 
 def test_key_type_from_wire():
