@@ -41,9 +41,9 @@ reuses is what depends only on bytes already checked and on the trust anchors:
   would use now (the cached OCSP answer, else the cached CRLs) is byte for byte the evidence it
   was derived from; it expires with that evidence (OCSP: nextUpdate or thisUpdate + ocsp_max_age,
   the reuse-without-nonce window of revocation.py; CRL: nextUpdate). "unknown" is never kept;
-* certificates parsed once per DER and a timestamp token's parse once per (token, signature
-  value): that is a pure function of the bytes, and cms.verify has checked the same token
-  against the same signature value in this very run.
+* certificates parsed once per DER (and per ``x509.Certificate``, compared by its DER): a pure
+  function of the bytes. Timestamp tokens are not kept: a CMS's are taken as cms.verify checked
+  them in this very run, an XML signature's or archive timestamp's are checked here each time.
 
 Validation is synchronous; it runs certvalidator's coroutines in a private event loop, so call
 it from a worker thread, not from inside a running loop.
