@@ -114,6 +114,18 @@ class SignerResult:
     # of the valid tokens; None without a timestamp. A token that does not hold is reported as
     # TIMESTAMP_INVALID (its TSA's chain is validation.py's question, not this module's).
     timestamp_time: datetime | None = None
+    # Each signatureTimeStampToken in order, as checked here (validation.py goes on from these
+    # to the TSA's chain without checking the token a second time).
+    timestamps: tuple[TimestampCheck, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TimestampCheck:
+    """One signatureTimeStampToken over a signer's signature value: the token, or why not."""
+
+    der: bytes
+    token: tsp.TimeStampToken | None
+    error: QalamError | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -1081,8 +1093,13 @@ def _check_signer(
         ):
             problems.append(BAD_SIGNATURE)
     timestamp_time = None
+    timestamps: tuple[TimestampCheck, ...] = ()
     if signer.timestamp_tokens is not None:
-        timestamp_time = _check_timestamps(signer.timestamp_tokens, signer.signature, problems)
+        timestamps = _check_timestamps(signer.timestamp_tokens, signer.signature)
+        times = [check.token.gen_time for check in timestamps if check.token is not None]
+        timestamp_time = min(times) if times else None
+        if len(times) != len(timestamps):
+            problems.append(TIMESTAMP_INVALID)
     return SignerResult(
         certificate=info.certificate if info is not None else None,
         signing_time=signer.signing_time,
@@ -1090,20 +1107,19 @@ def _check_signer(
         valid=not problems,
         problems=tuple(dict.fromkeys(problems)) if problems else (),
         timestamp_time=timestamp_time,
+        timestamps=timestamps,
     )
 
 
-def _check_timestamps(
-    tokens: list[bytes], signature: bytes, problems: list[str]
-) -> datetime | None:
-    """The earliest genTime of the tokens over ``signature``; TIMESTAMP_INVALID for any other."""
-    times = []
+def _check_timestamps(tokens: list[bytes], signature: bytes) -> tuple[TimestampCheck, ...]:
+    """Each token checked over ``signature`` (imprint, TSA certificate, TSA signature)."""
+    checks = []
     for token in tokens:
         try:
-            times.append(tsp.verify_token(token, signature).gen_time)
-        except QalamError:
-            problems.append(TIMESTAMP_INVALID)
-    return min(times) if times else None
+            checks.append(TimestampCheck(token, tsp.verify_token(token, signature)))
+        except QalamError as error:
+            checks.append(TimestampCheck(token, None, error))
+    return tuple(checks)
 
 
 @lru_cache(maxsize=64)
@@ -1181,6 +1197,7 @@ __all__ = [
     "Progress",
     "SignerResult",
     "Stamp",
+    "TimestampCheck",
     "add_signature_timestamp",
     "cosign",
     "load",

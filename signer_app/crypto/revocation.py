@@ -428,16 +428,50 @@ def cached_evidence(
     """The evidence the fetchers would use now for ``cert`` from ``cache`` alone (the OCSP
     answer, else the CRLs of its distribution points): its fingerprint and how long it stays
     usable; None when the cache holds none (then the fetchers would go to the network)."""
-    response = cache._get(cache._ocsp, (issuer_key_sha256.hex(), _serial_of(cert)))
-    if response is not None:
-        return evidence_digest(cache, [response], ()), _ocsp_until(response, cache.ocsp_max_age)
-    crls = [crl for url in _crl_urls(cert) if (crl := cache._get(cache._crls, url)) is not None]
-    if not crls:
+    found = _cached_items(cache, cert, issuer_key_sha256)
+    if found is None:
         return None
+    responses, crls = found
+    if responses:
+        return evidence_digest(cache, responses, ()), _ocsp_until(responses[0], cache.ocsp_max_age)
     return evidence_digest(cache, (), crls), min(_crl_until(crl) for crl in crls)
 
 
-def _crl_urls(cert: asn1_x509.Certificate) -> list[str]:
+def cached_evidence_digest(
+    cache: RevocationCache, cert: asn1_x509.Certificate, issuer_key_sha256: bytes
+) -> str | None:
+    """cached_evidence's fingerprint alone: what a warm validation compares, without reading
+    how long the evidence stays usable."""
+    found = _cached_items(cache, cert, issuer_key_sha256)
+    return evidence_digest(cache, *found) if found is not None else None
+
+
+def _cached_items(
+    cache: RevocationCache, cert: asn1_x509.Certificate, issuer_key_sha256: bytes
+) -> tuple[list[asn1_ocsp.OCSPResponse], list[asn1_crl.CertificateList]] | None:
+    response = cache._get(cache._ocsp, (issuer_key_sha256.hex(), _serial_of(cert)))
+    if response is not None:
+        return [response], []
+    crls = [crl for url in _crl_urls(cert) if (crl := cache._get(cache._crls, url)) is not None]
+    return ([], crls) if crls else None
+
+
+# A certificate's CRL URLs by its SHA-256: reading the distribution points is not free, and a
+# warm validation asks for the same CA certificates' again and again.
+_CRL_URLS: dict[bytes, tuple[str, ...]] = {}
+
+
+def _crl_urls(cert: asn1_x509.Certificate) -> tuple[str, ...]:
+    key = cert.sha256
+    found = _CRL_URLS.get(key)
+    if found is None:
+        if len(_CRL_URLS) >= CACHE_LIMIT:
+            _CRL_URLS.clear()
+        found = _CRL_URLS[key] = tuple(_read_crl_urls(cert))
+    return found
+
+
+def _read_crl_urls(cert: asn1_x509.Certificate) -> list[str]:
     urls = []
     for point in get_relevant_crl_dps(cert, use_deltas=False):
         name = point["distribution_point"]
@@ -565,6 +599,7 @@ __all__ = [
     "RevocationStatus",
     "Transport",
     "cached_evidence",
+    "cached_evidence_digest",
     "check_revocation",
     "evidence_digest",
     "parse_rewrites",

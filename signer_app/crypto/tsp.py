@@ -17,8 +17,10 @@ Not here: whether the TSA certificate chains to a trusted root and is not revoke
 path validation (issue 7, validation.py); a token that passes here proves "this TSA key signed
 this time over this hash", not yet "a TSA we trust".
 
-Parsing uses asn1crypto's tsp/cms structures (tokens are few and small: nothing here is hot);
-the signature is checked with publickeys.signature_ok, like every other signature in Qalam.
+Requests and responses are read with asn1crypto's tsp structures (one per stamp: not hot).
+Tokens are read at DER level with der.py: every CAdES-T validation checks its token again, and
+through asn1crypto's object model that cost about ten times the TSA's RSA verification. The
+signature is checked with publickeys.signature_ok, like every other signature in Qalam.
 """
 
 from __future__ import annotations
@@ -26,27 +28,27 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from asn1crypto import cms as asn1_cms
 from asn1crypto import core as asn1_core
 from asn1crypto import tsp as asn1_tsp
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from . import der
-from .algorithms import DigestAlgorithm, scheme_from_cms
+from .algorithms import DigestAlgorithm, KeyAlgorithm, SignatureScheme, scheme_from_cms
 from .errors import (
     InvalidInput,
     InvalidTimestamp,
     MalformedTimestamp,
-    QalamError,
     TsaRefused,
     UnsupportedAlgorithm,
 )
 from .keystores import hash_for
-from .publickeys import key_algorithm_of, signature_ok
+from .publickeys import key_algorithm_of, public_key_of, signature_ok
 
 ID_CT_TST_INFO = "1.2.840.113549.1.9.16.1.4"
 
@@ -228,6 +230,37 @@ def _refusal(status: int, status_info: Any) -> TsaRefused:
 
 
 # -- tokens ----------------------------------------------------------------------------------
+#
+# Read at DER level with der.py, like cms.verify's own signer: a CAdES-T validation checks a
+# token every time, and asn1crypto's object model cost about ten times the TSA's RSA verify.
+# Only what the checks need is parsed; everything is compared on the bytes as received, and
+# what depends on the TSA certificate alone (its key, EKU, hashes) is kept per exact DER.
+
+_ID_SIGNED_DATA = der.oid_content("1.2.840.113549.1.7.2")
+_ID_CT_TST_INFO = der.oid_content(ID_CT_TST_INFO)
+_ATTR_CONTENT_TYPE = der.oid_content("1.2.840.113549.1.9.3")
+_ATTR_MESSAGE_DIGEST = der.oid_content("1.2.840.113549.1.9.4")
+_ATTR_SIGNING_CERTIFICATE = der.oid_content("1.2.840.113549.1.9.16.2.12")
+_ATTR_SIGNING_CERTIFICATE_V2 = der.oid_content("1.2.840.113549.1.9.16.2.47")
+_BOOLEAN = 0x01
+
+
+@dataclass(frozen=True, slots=True)
+class _TstInfo:
+    digest_oid: bytes
+    hashed: bytes
+    policy: str
+    serial: int
+    gen_time: datetime
+    nonce: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    tst_bytes: bytes  # the eContent OCTET STRING's value: the TSTInfo DER the TSA hashed
+    tst: _TstInfo
+    certificates: tuple[bytes, ...]
+    signers: tuple[bytes, ...]
 
 
 def verify_token(token_der: bytes, imprint_data: bytes) -> TimeStampToken:
@@ -236,178 +269,365 @@ def verify_token(token_der: bytes, imprint_data: bytes) -> TimeStampToken:
     For a CAdES signature timestamp ``imprint_data`` is the SignerInfo's signature value.
     """
     token = _load_token(token_der)
-    digest = _token_digest(token)
-    return _check_token(token_der, digest, digest.digest(bytes(imprint_data)), token)
+    digest = _DIGEST_BY_OID.get(token.tst.digest_oid)
+    if digest is None:
+        reason = "the token's imprint uses an unsupported hash"
+        raise InvalidTimestamp("imprint hash", reason=reason)
+    return _check_token(token_der, digest, _hash(digest, bytes(imprint_data)), token)
 
 
-def _load_token(token_der: bytes) -> Any:
+def _hash(digest: DigestAlgorithm, data: bytes) -> bytes:
+    # hashlib's named constructors skip hashlib.new()'s lookup (see cms._digest).
+    constructor = getattr(hashlib, digest.hashlib_name, None)
+    return constructor(data).digest() if constructor else digest.digest(data)
+
+
+def _load_token(token_der: bytes) -> _Token:
     try:
-        info = asn1_cms.ContentInfo.load(bytes(token_der), strict=True)
-        if info["content_type"].native != "signed_data":
-            raise ValueError
-        signed = info["content"]
-        encap = signed["encap_content_info"]
-        if encap["content_type"].dotted != ID_CT_TST_INFO:
-            raise ValueError
-        tst = encap["content"].parsed
-        tst.native  # noqa: B018 - forces the lazy parse here, inside the try
-        return info
-    except Exception:
+        return _read_token(bytes(token_der))
+    except (der.DerError, IndexError, ValueError):
         reason = "not a SignedData over a TSTInfo"
         raise MalformedTimestamp("not a TimeStampToken", reason=reason) from None
 
 
-def _token_digest(token: Any) -> DigestAlgorithm:
-    oid = token["content"]["encap_content_info"]["content"].parsed["message_imprint"]
-    try:
-        return DigestAlgorithm.from_oid(oid["hash_algorithm"]["algorithm"].dotted)
-    except UnsupportedAlgorithm:
-        reason = "the token's imprint uses an unsupported hash"
-        raise InvalidTimestamp("imprint hash", reason=reason) from None
+def _read_token(buf: bytes) -> _Token:
+    """ContentInfo -> SignedData -> (TSTInfo, certificates, signerInfos) by their positions."""
+    start, stop, after = der.expect(buf, 0, len(buf), der.SEQUENCE)
+    if after != len(buf):
+        raise der.DerError("bytes after the token")
+    oid_start, oid_stop, pos = der.expect(buf, start, stop, der.OID)
+    if buf[oid_start:oid_stop] != _ID_SIGNED_DATA:
+        raise der.DerError("not signedData")
+    explicit_start, explicit_stop, _ = der.expect(buf, pos, stop, 0xA0)
+    sd_start, sd_stop, _ = der.expect(buf, explicit_start, explicit_stop, der.SEQUENCE)
+    fields = der.items(buf, sd_start, sd_stop)
+    if len(fields) < 4 or [f[0] for f in fields[:3]] != [der.INTEGER, der.SET, der.SEQUENCE]:
+        raise der.DerError("SignedData fields out of order")
+    encap = der.items(buf, fields[2][2], fields[2][3])
+    if len(encap) != 2 or encap[0][0] != der.OID or encap[1][0] != 0xA0:
+        raise der.DerError("encapContentInfo without eContent")
+    if buf[encap[0][2] : encap[0][3]] != _ID_CT_TST_INFO:
+        raise der.DerError("eContentType is not TSTInfo")
+    tag, s, e, _ = der.read(buf, encap[1][2], encap[1][3])
+    if tag & ~der.CONSTRUCTED != der.OCTET_STRING:
+        raise der.DerError("eContent is not an OCTET STRING")
+    tst_bytes = der.octets(buf, tag, s, e)
+    certificates: tuple[bytes, ...] = ()
+    for tag, _, s, e, _ in fields[3:-1]:
+        if tag == 0xA0:
+            certificates = tuple(
+                buf[head:nxt] for t, head, _, _, nxt in der.items(buf, s, e) if t == der.SEQUENCE
+            )
+        elif tag != 0xA1:
+            raise der.DerError(f"unexpected SignedData field {tag:#04x}")
+    if fields[-1][0] != der.SET:
+        raise der.DerError("signerInfos is not a SET")
+    signers = tuple(buf[h:n] for _, h, _, _, n in der.items(buf, fields[-1][2], fields[-1][3]))
+    return _Token(tst_bytes, _read_tst_info(tst_bytes), certificates, signers)
 
 
-def _check_token(
-    token_der: bytes, digest: DigestAlgorithm, imprint: bytes, loaded: Any = None
-) -> TimeStampToken:
-    token = loaded if loaded is not None else _load_token(token_der)
-    signed = token["content"]
-    encap = signed["encap_content_info"]
-    tst_bytes = encap["content"].contents  # the OCTET STRING's value: the TSTInfo DER
-    tst = encap["content"].parsed
-    try:
-        imprint_alg = tst["message_imprint"]["hash_algorithm"]["algorithm"].dotted
-        hashed = tst["message_imprint"]["hashed_message"].native
-        gen_time = tst["gen_time"].native
-        serial = int(tst["serial_number"].native)
-        policy = tst["policy"].dotted
-        nonce = tst["nonce"].native
-        signer_infos = signed["signer_infos"]
-        # Each certificate's DER taken before any field is read: asn1crypto marks a structure
-        # holding an AlgorithmIdentifier as changed once parsed, and dump() then re-encodes it
-        # (slow, and not the bytes that were signed).
-        certificates = [
-            (c.chosen, c.chosen.dump())
-            for c in signed["certificates"] or []
-            if c.name == "certificate"
-        ]
-    except Exception:
-        raise MalformedTimestamp("bad TSTInfo", reason="the TSTInfo is malformed") from None
-    if imprint_alg != digest.oid or hashed != imprint:
-        reason = "the token stamps another hash than the one asked for"
-        raise InvalidTimestamp("imprint mismatch", reason=reason)
-    if len(signer_infos) != 1:
-        reason = f"a token has one signer, this one has {len(signer_infos)}"
-        raise MalformedTimestamp("signer count", reason=reason)
-    signer = signer_infos[0]
-    certificate = _signer_certificate(signer, certificates)
-    _check_tsa_certificate(certificate, gen_time)
-    _check_signature(signer, certificate, tst_bytes)
-    return TimeStampToken(
-        der=bytes(token_der),
-        gen_time=gen_time.astimezone(UTC),
-        serial=serial,
-        policy=policy,
-        tsa_certificate=certificate,
-        imprint=hashed,
-        digest=digest,
+# TSTInfo's optional fields after genTime, in the order RFC 3161 §2.4.2 has them.
+_TST_OPTIONAL = (der.SEQUENCE, _BOOLEAN, der.INTEGER, 0xA0, 0xA1)
+
+
+@lru_cache(maxsize=256)
+def _read_tst_info(tst_bytes: bytes) -> _TstInfo:
+    """The fields of a TSTInfo we check or report (cached: a token is read again and again)."""
+    start, stop, after = der.expect(tst_bytes, 0, len(tst_bytes), der.SEQUENCE)
+    if after != len(tst_bytes):
+        raise der.DerError("bytes after the TSTInfo")
+    fields = der.items(tst_bytes, start, stop)
+    tags = [f[0] for f in fields]
+    if tags[:5] != [der.INTEGER, der.OID, der.SEQUENCE, der.INTEGER, der.GENERALIZED_TIME]:
+        raise der.DerError("TSTInfo fields out of order")
+    rest = iter(_TST_OPTIONAL)
+    nonce = None
+    for tag, _, s, e, _ in fields[5:]:
+        if tag not in rest:  # consumes the iterator: each optional field once, in order
+            raise der.DerError(f"unexpected TSTInfo field {tag:#04x}")
+        if tag == der.INTEGER:
+            nonce = der.integer_value(tst_bytes[s:e])
+    if der.integer_value(tst_bytes[fields[0][2] : fields[0][3]]) != 1:
+        raise der.DerError("TSTInfo version is not 1")
+    imprint = der.items(tst_bytes, fields[2][2], fields[2][3])
+    if len(imprint) != 2 or imprint[0][0] != der.SEQUENCE or imprint[1][0] != der.OCTET_STRING:
+        raise der.DerError("bad messageImprint")
+    algorithm = der.items(tst_bytes, imprint[0][2], imprint[0][3])
+    if not algorithm or algorithm[0][0] != der.OID:
+        raise der.DerError("bad hashAlgorithm")
+    return _TstInfo(
+        digest_oid=tst_bytes[algorithm[0][2] : algorithm[0][3]],
+        hashed=tst_bytes[imprint[1][2] : imprint[1][3]],
+        policy=der.oid_dotted(tst_bytes[fields[1][2] : fields[1][3]]),
+        serial=der.integer_value(tst_bytes[fields[3][2] : fields[3][3]]),
+        gen_time=der.time_value(der.GENERALIZED_TIME, tst_bytes[fields[4][2] : fields[4][3]]),
         nonce=nonce,
     )
 
 
-def _signer_certificate(signer: Any, certificates: list[tuple[Any, bytes]]) -> x509.Certificate:
-    sid = signer["sid"]
-    for cert, cert_der in certificates:
-        if sid.name == "issuer_and_serial_number":
-            wanted = sid.chosen
-            if cert.serial_number == wanted["serial_number"].native and _same_name(
-                cert.issuer, wanted["issuer"]
-            ):
-                return x509.load_der_x509_certificate(cert_der)
-        elif cert.key_identifier == sid.chosen.native:
-            return x509.load_der_x509_certificate(cert_der)
+def _check_token(
+    token_der: bytes, digest: DigestAlgorithm, imprint: bytes, loaded: _Token | None = None
+) -> TimeStampToken:
+    token = loaded if loaded is not None else _load_token(token_der)
+    tst = token.tst
+    if tst.digest_oid != _OID_OF_DIGEST[digest] or tst.hashed != imprint:
+        reason = "the token stamps another hash than the one asked for"
+        raise InvalidTimestamp("imprint mismatch", reason=reason)
+    if len(token.signers) != 1:
+        reason = f"a token has one signer, this one has {len(token.signers)}"
+        raise MalformedTimestamp("signer count", reason=reason)
+    try:
+        signer = _read_signer(token.signers[0])
+    except (der.DerError, IndexError, ValueError):
+        reason = "the token's SignerInfo is malformed"
+        raise MalformedTimestamp("signer info", reason=reason) from None
+    tsa = _signer_certificate(signer, token.certificates)
+    _check_tsa_certificate(tsa, tst.gen_time)
+    _check_signature(signer, tsa, token.tst_bytes)
+    return TimeStampToken(
+        der=bytes(token_der),
+        gen_time=tst.gen_time.astimezone(UTC),
+        serial=tst.serial,
+        policy=tst.policy,
+        tsa_certificate=tsa.certificate,
+        imprint=tst.hashed,
+        digest=digest,
+        nonce=tst.nonce,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Signer:
+    issuer: bytes | None  # issuerAndSerialNumber, as encoded
+    serial: int | None
+    ski: bytes | None  # or subjectKeyIdentifier
+    digest_oid: bytes
+    signed_attrs: bytes | None  # the SET OF Attribute the signature covers, DER
+    attrs: tuple[tuple[bytes, bytes], ...]  # (type OID content, values SET content), in order
+    signature_oid: bytes
+    signature: bytes
+
+
+def _read_signer(buf: bytes) -> _Signer:
+    start, stop, _ = der.expect(buf, 0, len(buf), der.SEQUENCE)
+    fields = der.items(buf, start, stop)
+    if len(fields) < 5 or fields[0][0] != der.INTEGER:
+        raise der.DerError("SignerInfo too short")
+    sid = fields[1]
+    issuer = serial = ski = None
+    if sid[0] == der.SEQUENCE:
+        name, number = der.items(buf, sid[2], sid[3])
+        if name[0] != der.SEQUENCE or number[0] != der.INTEGER:
+            raise der.DerError("bad issuerAndSerialNumber")
+        issuer = buf[name[1] : name[4]]
+        serial = der.integer_value(buf[number[2] : number[3]])
+    elif sid[0] & ~der.CONSTRUCTED == 0x80:
+        ski = der.octets(buf, sid[0], sid[2], sid[3])
+    else:
+        raise der.DerError("unknown SignerIdentifier")
+    index = 3
+    signed_attrs = None
+    attrs: list[tuple[bytes, bytes]] = []
+    if fields[3][0] == 0xA0:
+        s, e = fields[3][2], fields[3][3]
+        signed_attrs = der.header(der.SET, e - s) + buf[s:e]  # the DER the TSA signed
+        for tag, _, a_start, a_stop, _ in der.items(buf, s, e):
+            if tag != der.SEQUENCE:
+                raise der.DerError("Attribute is not a SEQUENCE")
+            oid_start, oid_stop, pos = der.expect(buf, a_start, a_stop, der.OID)
+            values_start, values_stop, nxt = der.expect(buf, pos, a_stop, der.SET)
+            if nxt != a_stop:
+                raise der.DerError("bytes after the attribute values")
+            attrs.append((buf[oid_start:oid_stop], buf[values_start:values_stop]))
+        index = 4
+    if len(fields) < index + 2 or fields[index + 1][0] != der.OCTET_STRING:
+        raise der.DerError("SignerInfo without signature")
+    algorithm, value = fields[index], fields[index + 1]
+    return _Signer(
+        issuer=issuer,
+        serial=serial,
+        ski=ski,
+        digest_oid=_algorithm_oid(buf[fields[2][1] : fields[2][4]]),
+        signed_attrs=signed_attrs,
+        attrs=tuple(attrs),
+        signature_oid=_algorithm_oid(buf[algorithm[1] : algorithm[4]]),
+        signature=buf[value[2] : value[3]],
+    )
+
+
+def _algorithm_oid(encoded: bytes) -> bytes:
+    """The OID content octets of an AlgorithmIdentifier."""
+    start, stop, _ = der.expect(encoded, 0, len(encoded), der.SEQUENCE)
+    oid_start, oid_stop, _ = der.expect(encoded, start, stop, der.OID)
+    return encoded[oid_start:oid_stop]
+
+
+class _TsaCert:
+    """A certificate carried in a token, with what the checks need, computed once per DER."""
+
+    __slots__ = ("certificate", "der", "is_tsa", "issuer", "key", "key_algorithm", "serial", "ski")
+
+    def __init__(self, cert_der: bytes) -> None:
+        self.der = cert_der
+        self.certificate = x509.load_der_x509_certificate(cert_der)
+        start, stop, _ = der.expect(cert_der, 0, len(cert_der), der.SEQUENCE)
+        tbs_start, tbs_stop, _ = der.expect(cert_der, start, stop, der.SEQUENCE)
+        fields = der.items(cert_der, tbs_start, tbs_stop)
+        index = 1 if fields[0][0] == 0xA0 else 0  # [0] EXPLICIT version, absent for v1
+        number, name = fields[index], fields[index + 2]
+        self.serial = der.integer_value(cert_der[number[2] : number[3]])
+        self.issuer = cert_der[name[1] : name[4]]
+        try:
+            ext = self.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+            self.ski: bytes | None = ext.value.digest
+        except Exception:  # absent, or extensions `cryptography` cannot parse: no SKI to match
+            self.ski = None
+        self.is_tsa = _time_stamping_only(self.certificate)
+        # A key no branch of publickeys.py knows leaves key_algorithm None: nothing verifies.
+        self.key: Any = public_key_of(self.certificate)
+        self.key_algorithm: KeyAlgorithm | None = key_algorithm_of(self.key)
+
+
+@lru_cache(maxsize=64)
+def _tsa_cert(cert_der: bytes) -> _TsaCert | None:
+    try:
+        return _TsaCert(cert_der)
+    except Exception:  # any certificate `cryptography` or the reader refuses
+        return None
+
+
+def _signer_certificate(signer: _Signer, certificates: tuple[bytes, ...]) -> _TsaCert:
+    for cert_der in certificates:
+        cert = _tsa_cert(cert_der)
+        if cert is None:
+            continue
+        if signer.ski is not None:
+            if cert.ski == signer.ski:
+                return cert
+        elif cert.serial == signer.serial and _same_name(cert.issuer, signer.issuer):
+            return cert
     reason = "the token does not carry the TSA's certificate"
     raise InvalidTimestamp("no signer certificate", reason=reason)
 
 
-def _same_name(one: Any, other: Any) -> bool:
+def _same_name(one: bytes, other: bytes | None) -> bool:
     # Identical bytes are the same name; otherwise RFC 5280's comparison (string preparation,
-    # which costs more than the rest of a token check).
-    return bool(one.dump() == other.dump() or one == other)
+    # which costs more than the rest of a token check, so only when the bytes differ).
+    if other is None:
+        return False
+    if one == other:
+        return True
+    try:
+        return bool(asn1_x509.Name.load(one) == asn1_x509.Name.load(other))
+    except Exception:  # an unreadable name names nobody
+        return False
 
 
-def _check_tsa_certificate(certificate: x509.Certificate, gen_time: datetime) -> None:
+def _time_stamping_only(certificate: x509.Certificate) -> bool:
     """RFC 3161 §2.3: the timeStamping EKU, critical, as the only purpose."""
     try:
         eku = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
     except (x509.ExtensionNotFound, ValueError):
-        eku = None
-    if eku is None or not eku.critical or list(eku.value) != [ExtendedKeyUsageOID.TIME_STAMPING]:
+        return False
+    return eku.critical and list(eku.value) == [ExtendedKeyUsageOID.TIME_STAMPING]
+
+
+def _check_tsa_certificate(cert: _TsaCert, gen_time: datetime) -> None:
+    if not cert.is_tsa:
         reason = "the signer's certificate is not a time-stamping certificate (critical EKU)"
         raise InvalidTimestamp("TSA EKU", reason=reason)
     when = gen_time.astimezone(UTC)
+    certificate = cert.certificate
     if not certificate.not_valid_before_utc <= when <= certificate.not_valid_after_utc:
         reason = "the time is outside the TSA certificate's validity"
         raise InvalidTimestamp("genTime outside validity", reason=reason)
 
 
-def _check_signature(signer: Any, certificate: x509.Certificate, tst_bytes: bytes) -> None:
+@lru_cache(maxsize=32)
+def _scheme(signature_oid: bytes, digest_oid: bytes) -> tuple[DigestAlgorithm, SignatureScheme]:
+    digest = _DIGEST_BY_OID.get(digest_oid)
+    if digest is None:
+        raise UnsupportedAlgorithm("TSA digest", name="?")
     try:
-        digest = DigestAlgorithm.from_oid(signer["digest_algorithm"]["algorithm"].dotted)
-        scheme = scheme_from_cms(signer["signature_algorithm"]["algorithm"].dotted, digest)
+        return digest, scheme_from_cms(der.oid_dotted(signature_oid), digest)
+    except der.DerError:
+        raise UnsupportedAlgorithm("malformed signature algorithm OID", name="?") from None
+
+
+def _check_signature(signer: _Signer, cert: _TsaCert, tst_bytes: bytes) -> None:
+    try:
+        digest, scheme = _scheme(signer.signature_oid, signer.digest_oid)
     except UnsupportedAlgorithm:
         reason = "the TSA signed with an unsupported algorithm"
         raise InvalidTimestamp("TSA algorithm", reason=reason) from None
-    attrs = signer["signed_attrs"]
-    if isinstance(attrs, asn1_core.Void) or not len(attrs):
+    if signer.signed_attrs is None or not signer.attrs:
         reason = "the token has no signed attributes"
         raise InvalidTimestamp("no signed attributes", reason=reason)
-    # The signed bytes as received, taken before any attribute is read (see _check_token).
-    signed_bytes = der.header(der.SET, len(attrs.contents)) + attrs.contents
-    found: dict[str, list[Any]] = {}
+    found: dict[bytes, bytes] = {}
+    for kind, values in signer.attrs:
+        found.setdefault(kind, values)  # the first of each type, as before
     try:
-        for attr in attrs:
-            found.setdefault(attr["type"].dotted, []).append(attr["values"])
-        content_type = found.get("1.2.840.113549.1.9.3")
-        message_digest = found.get("1.2.840.113549.1.9.4")
-        if content_type is None or [v.dotted for v in content_type[0]] != [ID_CT_TST_INFO]:
+        content_type = found.get(_ATTR_CONTENT_TYPE)
+        if content_type is None or content_type != der.tlv(der.OID, _ID_CT_TST_INFO):
             raise InvalidTimestamp("contentType", reason="the signed content type is not TSTInfo")
-        if message_digest is None or [v.native for v in message_digest[0]] != [
-            digest.digest(tst_bytes)
-        ]:
+        message_digest = found.get(_ATTR_MESSAGE_DIGEST)
+        if message_digest is None or _single_octets(message_digest) != _hash(digest, tst_bytes):
             raise InvalidTimestamp("messageDigest", reason="the TSTInfo was altered")
-        _check_signing_certificate(found, certificate)
-        signature = signer["signature"].native
-    except QalamError:
-        raise
-    except Exception:
+        _check_signing_certificate(found, cert)
+    except (der.DerError, IndexError, ValueError):
         reason = "the token's signed attributes are malformed"
         raise MalformedTimestamp("signed attributes", reason=reason) from None
-    public_key = certificate.public_key()
-    family = key_algorithm_of(public_key)
-    if family is not scheme.key_algorithm or not signature_ok(
-        public_key, family, signature, signed_bytes, hash_for(digest)
+    if cert.key_algorithm is not scheme.key_algorithm or not signature_ok(
+        cert.key, scheme.key_algorithm, signer.signature, signer.signed_attrs, hash_for(digest)
     ):
         raise InvalidTimestamp("bad TSA signature", reason="the TSA's signature does not verify")
 
 
-def _check_signing_certificate(found: dict[str, list[Any]], certificate: x509.Certificate) -> None:
+def _single_octets(values: bytes) -> bytes:
+    """The one OCTET STRING value of an attribute's SET."""
+    tag, start, stop, nxt = der.read(values, 0, len(values))
+    if nxt != len(values) or tag & ~der.CONSTRUCTED != der.OCTET_STRING:
+        raise der.DerError("not one OCTET STRING")
+    return der.octets(values, tag, start, stop)
+
+
+def _check_signing_certificate(found: dict[bytes, bytes], cert: _TsaCert) -> None:
     """RFC 5816/5035: the first ESSCertID(v2) is the hash of the signer's certificate."""
-    cert_der = certificate.public_bytes(Encoding.DER)
-    v2 = found.get("1.2.840.113549.1.9.16.2.47")
-    v1 = found.get("1.2.840.113549.1.9.16.2.12")
-    if v2:
-        first = v2[0][0]["certs"][0]
-        algorithm = first["hash_algorithm"]["algorithm"].dotted
-        expected = DigestAlgorithm.from_oid(algorithm).digest(cert_der)
-    elif v1:
-        first = v1[0][0]["certs"][0]
-        expected = hashlib.sha1(cert_der, usedforsecurity=False).digest()
+    v2 = found.get(_ATTR_SIGNING_CERTIFICATE_V2)
+    v1 = found.get(_ATTR_SIGNING_CERTIFICATE)
+    if v2 is not None:
+        values = v2
+    elif v1 is not None:
+        values = v1
     else:
         reason = "the token does not name its signer's certificate (signingCertificate)"
         raise InvalidTimestamp("no signingCertificate", reason=reason)
-    if first["cert_hash"].native != expected:
+    # SigningCertificate(V2) ::= SEQUENCE { certs SEQUENCE OF ESSCertID(v2), policies ... }
+    outer_start, outer_stop, _ = der.expect(values, 0, len(values), der.SEQUENCE)
+    ids_start, ids_stop, _ = der.expect(values, outer_start, outer_stop, der.SEQUENCE)
+    first_start, first_stop, _ = der.expect(values, ids_start, ids_stop, der.SEQUENCE)
+    fields = der.items(values, first_start, first_stop)
+    if v2 is not None:
+        algorithm = DigestAlgorithm.SHA256  # ESSCertIDv2's DEFAULT hashAlgorithm
+        if fields[0][0] == der.SEQUENCE:
+            found_digest = _DIGEST_BY_OID.get(_algorithm_oid(values[fields[0][1] : fields[0][4]]))
+            if found_digest is None:
+                reason = "the token names its certificate with an unsupported hash"
+                raise InvalidTimestamp("signingCertificate hash", reason=reason)
+            algorithm = found_digest
+            fields = fields[1:]
+        expected = _hash(algorithm, cert.der)
+    else:
+        expected = hashlib.sha1(cert.der, usedforsecurity=False).digest()
+    if fields[0][0] != der.OCTET_STRING:
+        raise der.DerError("certHash is not an OCTET STRING")
+    if values[fields[0][2] : fields[0][3]] != expected:
         reason = "the token names another certificate than the one that signed it"
         raise InvalidTimestamp("signingCertificate mismatch", reason=reason)
+
+
+_DIGEST_BY_OID = {der.oid_content(alg.oid): alg for alg in DigestAlgorithm}
+_OID_OF_DIGEST = {alg: oid for oid, alg in _DIGEST_BY_OID.items()}
 
 
 __all__ = [

@@ -41,9 +41,9 @@ reuses is what depends only on bytes already checked and on the trust anchors:
   would use now (the cached OCSP answer, else the cached CRLs) is byte for byte the evidence it
   was derived from; it expires with that evidence (OCSP: nextUpdate or thisUpdate + ocsp_max_age,
   the reuse-without-nonce window of revocation.py; CRL: nextUpdate). "unknown" is never kept;
-* certificates parsed once per DER and a timestamp token's parse once per (token, signature
-  value): that is a pure function of the bytes, and cms.verify has checked the same token
-  against the same signature value in this very run.
+* certificates parsed once per DER (and per ``x509.Certificate``, compared by its DER): a pure
+  function of the bytes. Timestamp tokens are not kept: a CMS's are taken as cms.verify checked
+  them in this very run, an XML signature's or archive timestamp's are checked here each time.
 
 Validation is synchronous; it runs certvalidator's coroutines in a private event loop, so call
 it from a worker thread, not from inside a running loop.
@@ -60,8 +60,6 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, BinaryIO, Final, Literal
 
-from asn1crypto import cms as asn1_cms
-from asn1crypto import core as asn1_core
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
@@ -87,6 +85,7 @@ from .revocation import (
     RevocationStatus,
     Transport,
     cached_evidence,
+    cached_evidence_digest,
     check_revocation,
     used_evidence,
 )
@@ -233,15 +232,16 @@ def validate_cms(
     if der[:1] != b"\x30":
         der = cms.load(der)
     checked = cms.verify(der, data, stream=stream)
-    raw = _raw_signers(der)
     extra = [*checked.certificates, *intermediates]
     run = _Run(anchors, extra, policy, fetching, now or datetime.now(UTC), ocsp_responses, crls)
     reports = []
-    for index, signer in enumerate(checked.signers):
-        value, tokens = raw[index] if index < len(raw) else (b"", [])
-        reports.append(
-            run.signer(signer.certificate, signer.problems, signer.signing_time, value, tokens)
-        )
+    for signer in checked.signers:
+        # cms.verify has checked each token over this signer's signature value, this run.
+        tokens = [
+            (stamp.token, stamp.error.message("en") if stamp.error is not None else None)
+            for stamp in signer.timestamps
+        ]
+        reports.append(run.signer(signer.certificate, signer.problems, signer.signing_time, tokens))
     return _report("cms", checked.detached, run, reports)
 
 
@@ -263,8 +263,7 @@ def validate_xml(
             s.certificate,
             (*s.problems, *x.problems),
             x.claimed_signing_time,
-            x.stamped_data,
-            list(x.timestamp_tokens),
+            [_checked_token(token, x.stamped_data) for token in x.timestamp_tokens],
             xml=True,
         )
         for s, x in zip(checked.signatures, found, strict=True)
@@ -310,28 +309,13 @@ def _report(kind: str, detached: bool, run: _Run, reports: list[SignerReport]) -
     )
 
 
-def _raw_signers(der: bytes) -> list[tuple[bytes, list[bytes]]]:
-    """Each SignerInfo's signature value and signature timestamp tokens, in order."""
-    out: list[tuple[bytes, list[bytes]]] = []
-    try:
-        signed = asn1_cms.ContentInfo.load(der)["content"]
-        for info in signed["signer_infos"]:
-            tokens: list[bytes] = []
-            unsigned = info["unsigned_attrs"]
-            if not isinstance(unsigned, asn1_core.Void):
-                for attribute in unsigned:
-                    if attribute["type"].dotted == _ID_SIGNATURE_TIME_STAMP:
-                        tokens.extend(value.dump() for value in attribute["values"])
-            out.append((info["signature"].native, tokens))
-    except (ValueError, KeyError, TypeError):
-        return []  # cms.verify has read it; a part asn1crypto cannot read has no tokens to use
-    return out
-
-
 # -- one validation run -----------------------------------------------------------------------
 
 
+@lru_cache(maxsize=PARSED_LIMIT)
 def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
+    # Keyed by the certificate itself (`cryptography` hashes and compares it by its DER):
+    # encoding it to DER again on every call cost more than the lookup.
     return _parsed(certificate.public_bytes(Encoding.DER))
 
 
@@ -348,11 +332,14 @@ def _parsed(der: bytes) -> asn1_x509.Certificate:
     return certificate
 
 
-@lru_cache(maxsize=PARSED_LIMIT)
-def _checked_token(token_der: bytes, signature_value: bytes) -> tsp.TimeStampToken:
-    # Pure in its bytes; cms.verify has checked this token against this signature value
-    # (imprint, TSA signature) in the same run, every run. Failures are not kept (they raise).
-    return tsp.verify_token(token_der, signature_value)
+def _checked_token(
+    token_der: bytes, stamped: bytes
+) -> tuple[tsp.TimeStampToken | None, str | None]:
+    """The token checked over ``stamped`` (imprint, TSA signature), or why it does not hold."""
+    try:
+        return tsp.verify_token(bytes(token_der), bytes(stamped)), None
+    except QalamError as error:
+        return None, error.message("en")
 
 
 @lru_cache(maxsize=PARSED_LIMIT)
@@ -380,7 +367,20 @@ def _link(
     role: Literal["signer", "intermediate", "anchor", "tsa"],
     revocation: RevocationStatus | None = None,
 ) -> ChainLink:
-    return replace(_bare_link(certificate, role), revocation=revocation)
+    bare = _bare_link(certificate, role)
+    if revocation is None:
+        return bare
+    # Field by field: dataclasses.replace's generic walk was a visible share of a warm run.
+    return ChainLink(
+        bare.subject,
+        bare.issuer,
+        bare.serial,
+        bare.not_before,
+        bare.not_after,
+        bare.sha256,
+        bare.role,
+        revocation,
+    )
 
 
 _LINKS: dict[tuple[bytes, str], ChainLink] = {}
@@ -505,11 +505,11 @@ class _Run:
         certificate: x509.Certificate | None,
         problems: Sequence[str],
         claimed: datetime | None,
-        signature_value: bytes,
-        tokens: list[bytes],
+        checked: list[tuple[tsp.TimeStampToken | None, str | None]],
         *,
         xml: bool = False,
     ) -> SignerReport:
+        """One signer's report from its cryptographic problems and its checked timestamps."""
         verdict = _Verdict()
         for code, indication, sub in _CRYPTO_VERDICTS:
             if code in problems:
@@ -519,7 +519,6 @@ class _Run:
             if problems and set(problems) - {cms.TIMESTAMP_INVALID}:
                 verdict.worsen(TOTAL_FAILED, "SIG_CRYPTO_FAILURE")
         identity = _identity(certificate) if certificate is not None else None
-        checked = [self._token(t, signature_value) for t in tokens]
         # The signer's chain is validated first, at the earliest genTime of the tokens that
         # verify: its CA certificates (fetched by AIA) are then at hand for the TSA's chain,
         # which the token does not carry. Should that timestamp fail, the chain is redone.
@@ -558,7 +557,7 @@ class _Run:
             when, source = claimed, "claimed"
         else:
             when, source = None, "none"
-        if xml and not problems and not tokens:
+        if xml and not problems and not checked:
             verdict.warnings.append("XML signatures carry no timestamp here: level B")
         return SignerReport(
             indication=verdict.indication,
@@ -737,9 +736,11 @@ class _Run:
         result: dict[int, RevocationStatus] = {}
         for index, cert in enumerate(certs):
             issuer_key = issuer_keys[index]
-            evidence = cached_evidence(self.cache, cert, issuer_key)
             kept = self.cache._get(self.cache.statuses, (cert.sha256, path_key))
-            if kept is not None and evidence is not None and kept[0] == evidence[0]:
+            if kept is None:
+                continue
+            evidence = cached_evidence_digest(self.cache, cert, issuer_key)
+            if evidence is not None and kept[0] == evidence:
                 result[index] = kept[1]
         missing = [index for index in range(len(certs)) if index not in result]
         if not missing:
@@ -792,12 +793,9 @@ class _Run:
     # timestamps
 
     def _token(
-        self, token_der: bytes, signature_value: bytes
+        self, token_der: bytes, stamped: bytes
     ) -> tuple[tsp.TimeStampToken | None, str | None]:
-        try:
-            return _checked_token(bytes(token_der), bytes(signature_value)), None
-        except QalamError as error:
-            return None, error.message("en")
+        return _checked_token(token_der, stamped)
 
     def _tsa_check(self, token: tsp.TimeStampToken | None, problem: str | None) -> TimestampReport:
         if token is None:

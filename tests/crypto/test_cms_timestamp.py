@@ -66,6 +66,11 @@ def test_stamped_signer_is_the_same_plus_the_token(citizen_sign, detached):
     (signer,) = result.signers
     assert signer.timestamp_time == checked.gen_time
     assert signer.problems == ()
+    (kept,) = signer.timestamps  # what validation.py goes on from
+    assert kept.der == token.dump()
+    assert kept.error is None
+    assert kept.token is not None
+    assert (kept.token.serial, kept.token.gen_time) == (checked.serial, checked.gen_time)
 
 
 def test_unstamped_signature_has_no_timestamp_time(citizen_sign):
@@ -101,6 +106,9 @@ def test_tampered_token_is_timestamp_invalid(citizen_sign):
     assert signer.problems == (cms.TIMESTAMP_INVALID,)
     assert not signer.valid
     assert signer.timestamp_time is None
+    (kept,) = signer.timestamps
+    assert kept.token is None
+    assert isinstance(kept.error, InvalidTimestamp)
 
 
 def test_token_for_another_signature_is_timestamp_invalid(citizen_sign):
