@@ -31,6 +31,7 @@ from ..service.signing import SigningService
 from ..service.tokens import TokenRegistry, environment_registry
 from ..service.trust_store import TrustStore
 from ..service.tsa_client import HttpTsa
+from .autostart import APP_ID
 from .context import AppContext
 from .expiry_reminder import Reminder, expiry_reminder, open_renewal
 from .main_window import MainWindow
@@ -204,6 +205,8 @@ def run_app(options: AppOptions) -> int:
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("Qalam")
+    # Wayland compositors match windows to their .desktop entry (icon, name) by this id.
+    app.setDesktopFileName(APP_ID)
     app.setQuitOnLastWindowClosed(False)
     name = server_name(options.data_dir)
     if ask_running_instance(name):

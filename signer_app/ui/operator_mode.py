@@ -52,6 +52,7 @@ from .i18n import Text, register
 from .reissue_pages import error_details
 from .reissue_qr import print_slip, qr_image
 from .reissue_worker import Job, Step, start
+from .style import error_text_style
 
 Json = dict[str, Any]
 
@@ -323,7 +324,7 @@ class OperatorWindow(QMainWindow):
     def _banner(self) -> tuple[QLabel, QPushButton, QPlainTextEdit]:
         message = QLabel()
         message.setWordWrap(True)
-        message.setStyleSheet("color: #c62828;")
+        message.setStyleSheet(error_text_style(message.palette()))
         button = QPushButton()
         button.setCheckable(True)
         button.setVisible(False)

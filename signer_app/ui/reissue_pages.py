@@ -36,6 +36,7 @@ from ..crypto.identity import Purpose, identity_of, is_valid_iin
 from ..service.errors import CaRefused
 from .i18n import Text, Translator, register
 from .reissue_password import MIN_LENGTH, assess
+from .style import error_text_style
 
 register(
     {
@@ -592,7 +593,7 @@ class FolderPage(Page):
         row.addWidget(self.browse)
         self.state = _wrapped()
         self.problem = _wrapped()
-        self.problem.setStyleSheet("color: #c62828;")
+        self.problem.setStyleSheet(error_text_style(self.problem.palette()))
         self.layout_.addLayout(row)
         self.layout_.addWidget(self.state)
         self.layout_.addWidget(self.problem)
@@ -653,7 +654,7 @@ class CurrentKeyPage(Page):
         form.addRow(self.file_label, file_row)
         form.addRow(self.password_label, self.password)
         self.problem = _wrapped()
-        self.problem.setStyleSheet("color: #c62828;")
+        self.problem.setStyleSheet(error_text_style(self.problem.palette()))
         self.layout_.addLayout(form)
         self.layout_.addWidget(self.problem)
         self.layout_.addStretch()
@@ -809,7 +810,7 @@ class DonePage(Page):
         self.remember = QCheckBox()
         self.remember.setChecked(False)
         self.remember_state = _wrapped()
-        self.remember_state.setStyleSheet("color: #c62828;")
+        self.remember_state.setStyleSheet(error_text_style(self.remember_state.palette()))
         for widget in (
             self.backup_hint,
             self.backup,
@@ -974,7 +975,7 @@ class ResumePage(Page):
         form.addRow(self.code_label, self.code)
         form.addRow("", self.code_hint)
         self.problem = _wrapped()
-        self.problem.setStyleSheet("color: #c62828;")
+        self.problem.setStyleSheet(error_text_style(self.problem.palette()))
         self.discard = QPushButton()
         self.layout_.addLayout(form)
         self.layout_.addWidget(self.problem)

@@ -25,9 +25,21 @@ def error_colour(palette: QPalette) -> QColor:
     return QColor(ERROR_ON_DARK if is_dark(palette) else ERROR_ON_LIGHT)
 
 
+def error_text_style(palette: QPalette) -> str:
+    """A style sheet for warning text in that red (not bold: sentences, not headlines)."""
+    return f"color: {error_colour(palette).name()};"
+
+
 def error_style(palette: QPalette) -> str:
     """A style sheet for a bold warning line in that red."""
     return f"color: {error_colour(palette).name()}; font-weight: bold;"
 
 
-__all__ = ["ERROR_ON_DARK", "ERROR_ON_LIGHT", "error_colour", "error_style", "is_dark"]
+__all__ = [
+    "ERROR_ON_DARK",
+    "ERROR_ON_LIGHT",
+    "error_colour",
+    "error_style",
+    "error_text_style",
+    "is_dark",
+]
