@@ -85,7 +85,6 @@ from .revocation import (
     RevocationStatus,
     Transport,
     cached_evidence,
-    cached_evidence_digest,
     check_revocation,
     used_evidence,
 )
@@ -729,21 +728,34 @@ class _Run:
             embedded_result: dict[int, RevocationStatus] = _run(all_of())
             return {i: _from_embedded(status) for i, status in embedded_result.items()}
         path_key = tuple(cert.sha256 for cert in path.iter_certs(include_root=True))
+        # The whole path's statuses, kept while the evidence tables have not changed at all
+        # since every status was last matched to the evidence the cache offers (then that
+        # evidence is still what it offers) and until the earliest of that evidence expires.
+        whole = self.cache._get_current(self.cache.chains, path_key)
+        if whole is not None:
+            return dict(whole)
+        # Taken before the evidence is compared: a change meanwhile makes the entry a miss.
+        generation = self.cache.evidence_generation()
         # Each certificate's issuer is the next one up the path, the anchor above the last
         # (read from the path's order: find_issuing_authority compares names, which is slow).
         issuer_keys = [c.public_key.sha256 for c in certs[1:]]
         issuer_keys.append(path.trust_anchor.authority.public_key.sha256)
         result: dict[int, RevocationStatus] = {}
+        usable_until: list[datetime] = []
         for index, cert in enumerate(certs):
             issuer_key = issuer_keys[index]
             kept = self.cache._get(self.cache.statuses, (cert.sha256, path_key))
             if kept is None:
                 continue
-            evidence = cached_evidence_digest(self.cache, cert, issuer_key)
-            if evidence is not None and kept[0] == evidence:
+            evidence = cached_evidence(self.cache, cert, issuer_key)
+            if evidence is not None and kept[0] == evidence[0]:
                 result[index] = kept[1]
+                usable_until.append(evidence[1])
         missing = [index for index in range(len(certs)) if index not in result]
         if not missing:
+            if usable_until:  # none for a path of the anchor alone: nothing to keep
+                entry = (generation, dict(result))
+                self.cache._put(self.cache.chains, path_key, min(usable_until), entry)
             return result
         context = self._context(None, revinfo=True)
         fetchers = self.fetchers
