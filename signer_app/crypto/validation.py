@@ -352,6 +352,16 @@ def _anchor_set(anchors: Sequence[asn1_x509.Certificate]) -> str:
     return hashlib.sha256(b"".join(sorted(a.sha256 for a in anchors))).hexdigest()
 
 
+@lru_cache(maxsize=64)
+def _anchor_facts(
+    anchors: tuple[x509.Certificate, ...],
+) -> tuple[tuple[asn1_x509.Certificate, ...], str]:
+    # Keyed by the certificates themselves (compared by their DER): a caller validating with
+    # the same anchors again gets the same parsed set and fingerprint without re-reading them.
+    parsed = tuple(_asn1(c) for c in anchors)
+    return parsed, _anchor_set(parsed)
+
+
 def _name(certificate: asn1_x509.Certificate, which: str = "subject") -> str:
     name = certificate.issuer if which == "issuer" else certificate.subject
     try:
@@ -450,25 +460,36 @@ class _Run:
         ocsp_responses: Sequence[bytes] = (),
         crls: Sequence[bytes] = (),
     ) -> None:
-        self.anchors = [_asn1(c) for c in anchors]
+        parsed_anchors, self.anchor_set = _anchor_facts(tuple(anchors))
+        self.anchors = list(parsed_anchors)
         # Revocation data carried by the signature itself (CAdES-LT): usable offline.
         self.embedded_ocsp = [asn1_ocsp.OCSPResponse.load(d) for d in ocsp_responses]
         self.embedded_crls = [asn1_crl.CertificateList.load(d) for d in crls]
         self.extra = [_asn1(c) for c in extra]
-        self.anchor_set = _anchor_set(self.anchors)
         self.cache = fetching.cache
         self.policy = policy
         self.fetching = fetching
         self.now = now
         self.online = fetching.transport is not None
-        self.fetch_state = (
-            RevocationFetchers(fetching.transport, fetching.cache, fetching.rewrites)
-            if fetching.transport is not None
-            else None
-        )
-        self.fetchers: Fetchers | None = (
-            self.fetch_state.fetchers() if self.fetch_state is not None else None
-        )
+        # Made when first asked for: a warm validation that finds everything cached needs none.
+        self._fetch_state: RevocationFetchers | None = None
+        self._fetchers: Fetchers | None = None
+
+    @property
+    def fetch_state(self) -> RevocationFetchers | None:
+        """The fetchers' state (None offline): what they fetched and what failed."""
+        transport = self.fetching.transport
+        if self._fetch_state is None and transport is not None:
+            fetching = self.fetching
+            self._fetch_state = RevocationFetchers(transport, fetching.cache, fetching.rewrites)
+        return self._fetch_state
+
+    @property
+    def fetchers(self) -> Fetchers | None:
+        """certvalidator's fetchers over this run's transport (None offline)."""
+        if self._fetchers is None and self.fetch_state is not None:
+            self._fetchers = self.fetch_state.fetchers()
+        return self._fetchers
 
     # contexts
 
@@ -495,7 +516,8 @@ class _Run:
         )
 
     def _fetched(self) -> list[asn1_x509.Certificate]:
-        return list(self.fetch_state.certs_from_aia) if self.fetch_state else []
+        state = self._fetch_state
+        return list(state.certs_from_aia) if state is not None else []
 
     # one signer
 
@@ -672,7 +694,7 @@ class _Run:
         path, start, end, intermediates = found
         if not start <= moment <= end:
             return None
-        if not intermediates <= self._at_hand():
+        if not intermediates <= self._given() and not intermediates <= self._at_hand():
             return None
         self.extra.extend(cert for cert in path.iter_certs(include_root=False))
         return path  # type: ignore[no-any-return]
@@ -688,6 +710,10 @@ class _Run:
         )
         until = self.cache.clock() + PATH_MAX_AGE
         self.cache._put(self.cache.paths, key, until, (path, start, end, intermediates))
+
+    def _given(self) -> set[bytes]:
+        """Fingerprints of the certificates given to this run (a subset of _at_hand's)."""
+        return {cert.sha256 for cert in self.extra}
 
     def _at_hand(self) -> set[bytes]:
         """Fingerprints of the certificates this run could build a path from without asking."""
