@@ -423,6 +423,47 @@ def _new_link(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _PathFacts:
+    """What a warm validation reads from a validated path, read once per path object."""
+
+    certs: tuple[asn1_x509.Certificate, ...]  # below the anchor, leaf first
+    key: tuple[bytes, ...]  # every certificate's SHA-256, anchor included
+    # Each certificate's issuer's key fingerprint: the next one up the path, the anchor above
+    # the last (read from the path's order: find_issuing_authority compares names, slowly).
+    issuer_keys: tuple[bytes, ...]
+    anchor: ChainLink | None
+
+
+# id(path) -> (path, facts); holding the path keeps its id unique. The paths table of a cache
+# hands out the same path object while it keeps it, so this is read once per validated path.
+_FACTS: dict[int, tuple[ValidationPath, _PathFacts]] = {}
+
+
+def _facts(path: ValidationPath) -> _PathFacts:
+    found = _FACTS.get(id(path))
+    if found is not None and found[0] is path:
+        return found[1]
+    certs = tuple(path.iter_certs(include_root=False))[::-1]
+    authority = path.trust_anchor.authority
+    issuer_keys = (*(c.public_key.sha256 for c in certs[1:]), authority.public_key.sha256)
+    anchor_cert = getattr(authority, "certificate", None)
+    facts = _PathFacts(
+        certs=certs,
+        key=tuple(cert.sha256 for cert in path.iter_certs(include_root=True)),
+        issuer_keys=issuer_keys,
+        anchor=(
+            _link(anchor_cert, "anchor")
+            if isinstance(anchor_cert, asn1_x509.Certificate)
+            else None
+        ),
+    )
+    if len(_FACTS) >= PARSED_LIMIT:
+        _FACTS.clear()
+    _FACTS[id(path)] = (path, facts)
+    return facts
+
+
 @dataclass
 class _PathOutcome:
     path: ValidationPath | None
@@ -696,7 +737,7 @@ class _Run:
             return None
         if not intermediates <= self._given() and not intermediates <= self._at_hand():
             return None
-        self.extra.extend(cert for cert in path.iter_certs(include_root=False))
+        self.extra.extend(_facts(path).certs)
         return path  # type: ignore[no-any-return]
 
     def _keep_path(self, key: tuple[Any, ...], path: ValidationPath) -> None:
@@ -734,7 +775,8 @@ class _Run:
     ) -> dict[int, RevocationStatus]:
         """Status of each non-anchor certificate of ``path`` (0 = the leaf), asked now (or at
         ``moment``)."""
-        certs = list(path.iter_certs(include_root=False))[::-1]  # leaf first
+        facts = _facts(path)
+        certs = facts.certs  # leaf first
         embedded = bool(self.embedded_ocsp or self.embedded_crls)
         if not self.online and not embedded:
             reason = "offline: no revocation data could be fetched"
@@ -753,7 +795,7 @@ class _Run:
 
             embedded_result: dict[int, RevocationStatus] = _run(all_of())
             return {i: _from_embedded(status) for i, status in embedded_result.items()}
-        path_key = tuple(cert.sha256 for cert in path.iter_certs(include_root=True))
+        path_key = facts.key
         # The whole path's statuses, kept while the evidence tables have not changed at all
         # since every status was last matched to the evidence the cache offers (then that
         # evidence is still what it offers) and until the earliest of that evidence expires.
@@ -762,10 +804,7 @@ class _Run:
             return dict(whole)
         # Taken before the evidence is compared: a change meanwhile makes the entry a miss.
         generation = self.cache.evidence_generation()
-        # Each certificate's issuer is the next one up the path, the anchor above the last
-        # (read from the path's order: find_issuing_authority compares names, which is slow).
-        issuer_keys = [c.public_key.sha256 for c in certs[1:]]
-        issuer_keys.append(path.trust_anchor.authority.public_key.sha256)
+        issuer_keys = facts.issuer_keys
         result: dict[int, RevocationStatus] = {}
         usable_until: list[datetime] = []
         for index, cert in enumerate(certs):
@@ -817,15 +856,13 @@ class _Run:
         statuses: Mapping[int, RevocationStatus],
         leaf_role: Literal["signer", "tsa"],
     ) -> tuple[ChainLink, ...]:
-        certs = list(path.iter_certs(include_root=False))[::-1]
+        facts = _facts(path)
         links = [
             _link(cert, leaf_role if index == 0 else "intermediate", statuses.get(index))
-            for index, cert in enumerate(certs)
+            for index, cert in enumerate(facts.certs)
         ]
-        anchor = path.trust_anchor.authority
-        anchor_cert = getattr(anchor, "certificate", None)
-        if isinstance(anchor_cert, asn1_x509.Certificate):
-            links.append(_link(anchor_cert, "anchor"))
+        if facts.anchor is not None:
+            links.append(facts.anchor)
         return tuple(links)
 
     # timestamps
