@@ -311,8 +311,31 @@ def _report(kind: str, detached: bool, run: _Run, reports: list[SignerReport]) -
 # -- one validation run -----------------------------------------------------------------------
 
 
-@lru_cache(maxsize=PARSED_LIMIT)
+# id(object) -> (object, what was read from it); holding the object keeps its id unique.
+# cms and tsp hand out the same ``x509.Certificate`` for the same DER, and callers pass the same
+# anchors again: found by identity, no hashing of the DER (as ``cryptography`` does on hash()).
+_BY_IDENTITY: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
+def _by_identity(kind: str, thing: Any, read: Any) -> Any:
+    found = _BY_IDENTITY.get((kind, id(thing)))
+    if found is not None and found[0] is thing:
+        return found[1]
+    value = read(thing)
+    if len(_BY_IDENTITY) >= 4 * PARSED_LIMIT:
+        _BY_IDENTITY.clear()
+    _BY_IDENTITY[(kind, id(thing))] = (thing, value)
+    return value
+
+
 def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
+    """The asn1crypto form of ``certificate`` (parsed once per DER)."""
+    parsed: asn1_x509.Certificate = _by_identity("asn1", certificate, _asn1_by_value)
+    return parsed
+
+
+@lru_cache(maxsize=PARSED_LIMIT)
+def _asn1_by_value(certificate: x509.Certificate) -> asn1_x509.Certificate:
     # Keyed by the certificate itself (`cryptography` hashes and compares it by its DER):
     # encoding it to DER again on every call cost more than the lookup.
     return _parsed(certificate.public_bytes(Encoding.DER))
@@ -341,8 +364,13 @@ def _checked_token(
         return None, error.message("en")
 
 
-@lru_cache(maxsize=PARSED_LIMIT)
 def _identity(certificate: x509.Certificate) -> Identity:
+    identity: Identity = _by_identity("identity", certificate, _identity_by_value)
+    return identity
+
+
+@lru_cache(maxsize=PARSED_LIMIT)
+def _identity_by_value(certificate: x509.Certificate) -> Identity:
     # A pure reading of the certificate, which hashes and compares by its DER.
     return identity_of(certificate)
 
@@ -352,14 +380,25 @@ def _anchor_set(anchors: Sequence[asn1_x509.Certificate]) -> str:
     return hashlib.sha256(b"".join(sorted(a.sha256 for a in anchors))).hexdigest()
 
 
-@lru_cache(maxsize=64)
+_ANCHOR_SETS: dict[tuple[int, ...], tuple[tuple[x509.Certificate, ...], Any]] = {}
+
+
 def _anchor_facts(
     anchors: tuple[x509.Certificate, ...],
 ) -> tuple[tuple[asn1_x509.Certificate, ...], str]:
-    # Keyed by the certificates themselves (compared by their DER): a caller validating with
-    # the same anchors again gets the same parsed set and fingerprint without re-reading them.
+    # A caller validating with the same anchor objects again gets the same parsed set and
+    # fingerprint without re-reading them (the objects are held, so their ids stay unique).
+    ids = tuple(map(id, anchors))
+    found = _ANCHOR_SETS.get(ids)
+    if found is not None and all(a is b for a, b in zip(found[0], anchors, strict=True)):
+        facts: tuple[tuple[asn1_x509.Certificate, ...], str] = found[1]
+        return facts
     parsed = tuple(_asn1(c) for c in anchors)
-    return parsed, _anchor_set(parsed)
+    facts = (parsed, _anchor_set(parsed))
+    if len(_ANCHOR_SETS) >= 64:
+        _ANCHOR_SETS.clear()
+    _ANCHOR_SETS[ids] = (anchors, facts)
+    return facts
 
 
 def _name(certificate: asn1_x509.Certificate, which: str = "subject") -> str:
