@@ -858,8 +858,8 @@ class _Run:
         missing = [index for index in range(len(certs)) if index not in result]
         if not missing:
             if usable_until:  # none for a path of the anchor alone: nothing to keep
-                entry = (generation, dict(result))
-                self.cache._put(self.cache.chains, path_key, min(usable_until), entry)
+                whole_entry = (generation, dict(result))
+                self.cache._put(self.cache.chains, path_key, min(usable_until), whole_entry)
             return result
         context = self._context(None, revinfo=True)
         fetchers = self.fetchers
