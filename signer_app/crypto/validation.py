@@ -41,6 +41,10 @@ reuses is what depends only on bytes already checked and on the trust anchors:
   would use now (the cached OCSP answer, else the cached CRLs) is byte for byte the evidence it
   was derived from; it expires with that evidence (OCSP: nextUpdate or thisUpdate + ocsp_max_age,
   the reuse-without-nonce window of revocation.py; CRL: nextUpdate). "unknown" is never kept;
+* the *statuses of a whole path* together, once each has been matched to the evidence as above:
+  one lookup serves them while the cache's OCSP and CRL tables have not changed at all since
+  (any answer or CRL added, expired, evicted or cleared makes it a miss, and the per-certificate
+  comparison above runs again) and until the earliest of that evidence expires;
 * certificates parsed once per DER (and per ``x509.Certificate``, compared by its DER): a pure
   function of the bytes. Timestamp tokens are not kept: a CMS's are taken as cms.verify checked
   them in this very run, an XML signature's or archive timestamp's are checked here each time.
@@ -492,9 +496,7 @@ def _facts(path: ValidationPath) -> _PathFacts:
         key=tuple(cert.sha256 for cert in path.iter_certs(include_root=True)),
         issuer_keys=issuer_keys,
         anchor=(
-            _link(anchor_cert, "anchor")
-            if isinstance(anchor_cert, asn1_x509.Certificate)
-            else None
+            _link(anchor_cert, "anchor") if isinstance(anchor_cert, asn1_x509.Certificate) else None
         ),
     )
     if len(_FACTS) >= PARSED_LIMIT:
