@@ -505,6 +505,13 @@ def _facts(path: ValidationPath) -> _PathFacts:
     return facts
 
 
+# (id(facts), role) -> (facts, the statuses, the links made from them); see _Run._links.
+_LINKS_OF: dict[
+    tuple[int, str],
+    tuple[_PathFacts, tuple[RevocationStatus | None, ...], tuple[ChainLink, ...]],
+] = {}
+
+
 @dataclass
 class _PathOutcome:
     path: ValidationPath | None
@@ -898,13 +905,28 @@ class _Run:
         leaf_role: Literal["signer", "tsa"],
     ) -> tuple[ChainLink, ...]:
         facts = _facts(path)
+        per_cert = tuple(statuses.get(index) for index in range(len(facts.certs)))
+        # A warm run hands out the very status objects it kept, so the links made from them
+        # last time are found by identity (ChainLink is frozen: building it field by field costs).
+        key = (id(facts), leaf_role)
+        found = _LINKS_OF.get(key)
+        if (
+            found is not None
+            and found[0] is facts
+            and all(a is b for a, b in zip(found[1], per_cert, strict=True))
+        ):
+            return found[2]
         links = [
-            _link(cert, leaf_role if index == 0 else "intermediate", statuses.get(index))
+            _link(cert, leaf_role if index == 0 else "intermediate", per_cert[index])
             for index, cert in enumerate(facts.certs)
         ]
         if facts.anchor is not None:
             links.append(facts.anchor)
-        return tuple(links)
+        made = tuple(links)
+        if len(_LINKS_OF) >= PARSED_LIMIT:
+            _LINKS_OF.clear()
+        _LINKS_OF[key] = (facts, per_cert, made)
+        return made
 
     # timestamps
 
