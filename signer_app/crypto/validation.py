@@ -939,7 +939,7 @@ class _Run:
         if token is None:
             return TimestampReport(None, False, None, problem=problem)
         tsa_cert = _asn1(token.tsa_certificate)
-        tsa_name = _name(tsa_cert)
+        tsa_name = _bare_link(tsa_cert, "tsa").subject  # read once per certificate
         outcome = self._path(tsa_cert, token.gen_time, {"digital_signature"}, {"time_stamping"})
         if outcome.path is None:
             problem = f"the TSA certificate does not validate: {outcome.sub} ({outcome.note})"
