@@ -115,6 +115,9 @@ class ExpiringLru:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._items: OrderedDict[Any, tuple[datetime, Any]] = OrderedDict()
+        # Counts every change of what the table offers (put, expiry met, eviction, clear): equal
+        # counts mean the same entries, so what was derived from them may be reused unchecked.
+        self.changes = 0
 
     def get(self, key: Any, now: datetime) -> Any:
         """The value under ``key`` if present and not expired at ``now``, else None."""
@@ -123,6 +126,7 @@ class ExpiringLru:
             return None
         if found[0] <= now:
             del self._items[key]
+            self.changes += 1
             return None
         self._items.move_to_end(key)
         return found[1]
@@ -131,6 +135,7 @@ class ExpiringLru:
         """Keep ``value`` until ``until``, evicting the least recently used beyond the limit."""
         self._items[key] = (until, value)
         self._items.move_to_end(key)
+        self.changes += 1
         while len(self._items) > self.limit:
             self._items.popitem(last=False)
 
@@ -141,6 +146,7 @@ class ExpiringLru:
     def clear(self) -> None:
         """Forget everything."""
         self._items.clear()
+        self.changes += 1
 
     def __len__(self) -> int:
         return len(self._items)
@@ -171,17 +177,34 @@ class RevocationCache:
     # validation.py's: validated certification paths and revocation statuses (see there).
     paths: ExpiringLru = field(init=False)
     statuses: ExpiringLru = field(init=False)
+    # validation.py's statuses of a whole path, stamped with evidence_generation() (see there).
+    chains: ExpiringLru = field(init=False)
     # id(evidence) -> (evidence, SHA-256 of its bytes); holding the object keeps its id unique.
     _digests: ExpiringLru = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
-        for name in ("_ocsp", "_crls", "_certs", "paths", "statuses", "_digests"):
+        for name in ("_ocsp", "_crls", "_certs", "paths", "statuses", "chains", "_digests"):
             setattr(self, name, ExpiringLru(self.limit))
 
     def _get(self, table: ExpiringLru, key: Any) -> Any:
         with self._lock:
             return table.get(key, self.clock())
+
+    def evidence_generation(self) -> tuple[int, int]:
+        """Where the OCSP and CRL tables stand: unchanged while no answer or CRL is added,
+        expires (as met by a lookup), is evicted or cleared."""
+        with self._lock:
+            return self._ocsp.changes, self._crls.changes
+
+    def _get_current(self, table: ExpiringLru, key: Any) -> Any:
+        """A value kept as (evidence_generation(), value) under ``key``, if not expired and the
+        evidence tables have not changed since: one lock, one clock read, one lookup."""
+        with self._lock:
+            found = table.get(key, self.clock())
+            if found is None or found[0] != (self._ocsp.changes, self._crls.changes):
+                return None
+            return found[1]
 
     def _put(self, table: ExpiringLru, key: Any, until: datetime, v: Any) -> None:
         if until > self.clock():
@@ -210,8 +233,8 @@ class RevocationCache:
     def clear(self) -> None:
         """Forget everything (after a revocation one wants to see at once)."""
         with self._lock:
-            tables = (self._ocsp, self._crls, self._certs, self.paths, self.statuses, self._digests)
-            for table in tables:
+            tables = (self._ocsp, self._crls, self._certs, self.paths, self.statuses, self.chains)
+            for table in (*tables, self._digests):
                 table.clear()
 
 

@@ -41,6 +41,10 @@ reuses is what depends only on bytes already checked and on the trust anchors:
   would use now (the cached OCSP answer, else the cached CRLs) is byte for byte the evidence it
   was derived from; it expires with that evidence (OCSP: nextUpdate or thisUpdate + ocsp_max_age,
   the reuse-without-nonce window of revocation.py; CRL: nextUpdate). "unknown" is never kept;
+* the *statuses of a whole path* together, once each has been matched to the evidence as above:
+  one lookup serves them while the cache's OCSP and CRL tables have not changed at all since
+  (any answer or CRL added, expired, evicted or cleared makes it a miss, and the per-certificate
+  comparison above runs again) and until the earliest of that evidence expires;
 * certificates parsed once per DER (and per ``x509.Certificate``, compared by its DER): a pure
   function of the bytes. Timestamp tokens are not kept: a CMS's are taken as cms.verify checked
   them in this very run, an XML signature's or archive timestamp's are checked here each time.
@@ -85,7 +89,6 @@ from .revocation import (
     RevocationStatus,
     Transport,
     cached_evidence,
-    cached_evidence_digest,
     check_revocation,
     used_evidence,
 )
@@ -312,8 +315,31 @@ def _report(kind: str, detached: bool, run: _Run, reports: list[SignerReport]) -
 # -- one validation run -----------------------------------------------------------------------
 
 
-@lru_cache(maxsize=PARSED_LIMIT)
+# id(object) -> (object, what was read from it); holding the object keeps its id unique.
+# cms and tsp hand out the same ``x509.Certificate`` for the same DER, and callers pass the same
+# anchors again: found by identity, no hashing of the DER (as ``cryptography`` does on hash()).
+_BY_IDENTITY: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
+def _by_identity(kind: str, thing: Any, read: Any) -> Any:
+    found = _BY_IDENTITY.get((kind, id(thing)))
+    if found is not None and found[0] is thing:
+        return found[1]
+    value = read(thing)
+    if len(_BY_IDENTITY) >= 4 * PARSED_LIMIT:
+        _BY_IDENTITY.clear()
+    _BY_IDENTITY[(kind, id(thing))] = (thing, value)
+    return value
+
+
 def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
+    """The asn1crypto form of ``certificate`` (parsed once per DER)."""
+    parsed: asn1_x509.Certificate = _by_identity("asn1", certificate, _asn1_by_value)
+    return parsed
+
+
+@lru_cache(maxsize=PARSED_LIMIT)
+def _asn1_by_value(certificate: x509.Certificate) -> asn1_x509.Certificate:
     # Keyed by the certificate itself (`cryptography` hashes and compares it by its DER):
     # encoding it to DER again on every call cost more than the lookup.
     return _parsed(certificate.public_bytes(Encoding.DER))
@@ -342,8 +368,13 @@ def _checked_token(
         return None, error.message("en")
 
 
-@lru_cache(maxsize=PARSED_LIMIT)
 def _identity(certificate: x509.Certificate) -> Identity:
+    identity: Identity = _by_identity("identity", certificate, _identity_by_value)
+    return identity
+
+
+@lru_cache(maxsize=PARSED_LIMIT)
+def _identity_by_value(certificate: x509.Certificate) -> Identity:
     # A pure reading of the certificate, which hashes and compares by its DER.
     return identity_of(certificate)
 
@@ -351,6 +382,27 @@ def _identity(certificate: x509.Certificate) -> Identity:
 def _anchor_set(anchors: Sequence[asn1_x509.Certificate]) -> str:
     """The anchor set's fingerprint: a cached path is only good for the same set."""
     return hashlib.sha256(b"".join(sorted(a.sha256 for a in anchors))).hexdigest()
+
+
+_ANCHOR_SETS: dict[tuple[int, ...], tuple[tuple[x509.Certificate, ...], Any]] = {}
+
+
+def _anchor_facts(
+    anchors: tuple[x509.Certificate, ...],
+) -> tuple[tuple[asn1_x509.Certificate, ...], str]:
+    # A caller validating with the same anchor objects again gets the same parsed set and
+    # fingerprint without re-reading them (the objects are held, so their ids stay unique).
+    ids = tuple(map(id, anchors))
+    found = _ANCHOR_SETS.get(ids)
+    if found is not None and all(a is b for a, b in zip(found[0], anchors, strict=True)):
+        facts: tuple[tuple[asn1_x509.Certificate, ...], str] = found[1]
+        return facts
+    parsed = tuple(_asn1(c) for c in anchors)
+    facts = (parsed, _anchor_set(parsed))
+    if len(_ANCHOR_SETS) >= 64:
+        _ANCHOR_SETS.clear()
+    _ANCHOR_SETS[ids] = (anchors, facts)
+    return facts
 
 
 def _name(certificate: asn1_x509.Certificate, which: str = "subject") -> str:
@@ -414,6 +466,52 @@ def _new_link(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _PathFacts:
+    """What a warm validation reads from a validated path, read once per path object."""
+
+    certs: tuple[asn1_x509.Certificate, ...]  # below the anchor, leaf first
+    key: tuple[bytes, ...]  # every certificate's SHA-256, anchor included
+    # Each certificate's issuer's key fingerprint: the next one up the path, the anchor above
+    # the last (read from the path's order: find_issuing_authority compares names, slowly).
+    issuer_keys: tuple[bytes, ...]
+    anchor: ChainLink | None
+
+
+# id(path) -> (path, facts); holding the path keeps its id unique. The paths table of a cache
+# hands out the same path object while it keeps it, so this is read once per validated path.
+_FACTS: dict[int, tuple[ValidationPath, _PathFacts]] = {}
+
+
+def _facts(path: ValidationPath) -> _PathFacts:
+    found = _FACTS.get(id(path))
+    if found is not None and found[0] is path:
+        return found[1]
+    certs = tuple(path.iter_certs(include_root=False))[::-1]
+    authority = path.trust_anchor.authority
+    issuer_keys = (*(c.public_key.sha256 for c in certs[1:]), authority.public_key.sha256)
+    anchor_cert = getattr(authority, "certificate", None)
+    facts = _PathFacts(
+        certs=certs,
+        key=tuple(cert.sha256 for cert in path.iter_certs(include_root=True)),
+        issuer_keys=issuer_keys,
+        anchor=(
+            _link(anchor_cert, "anchor") if isinstance(anchor_cert, asn1_x509.Certificate) else None
+        ),
+    )
+    if len(_FACTS) >= PARSED_LIMIT:
+        _FACTS.clear()
+    _FACTS[id(path)] = (path, facts)
+    return facts
+
+
+# (id(facts), role) -> (facts, the statuses, the links made from them); see _Run._links.
+_LINKS_OF: dict[
+    tuple[int, str],
+    tuple[_PathFacts, tuple[RevocationStatus | None, ...], tuple[ChainLink, ...]],
+] = {}
+
+
 @dataclass
 class _PathOutcome:
     path: ValidationPath | None
@@ -451,25 +549,36 @@ class _Run:
         ocsp_responses: Sequence[bytes] = (),
         crls: Sequence[bytes] = (),
     ) -> None:
-        self.anchors = [_asn1(c) for c in anchors]
+        parsed_anchors, self.anchor_set = _anchor_facts(tuple(anchors))
+        self.anchors = list(parsed_anchors)
         # Revocation data carried by the signature itself (CAdES-LT): usable offline.
         self.embedded_ocsp = [asn1_ocsp.OCSPResponse.load(d) for d in ocsp_responses]
         self.embedded_crls = [asn1_crl.CertificateList.load(d) for d in crls]
         self.extra = [_asn1(c) for c in extra]
-        self.anchor_set = _anchor_set(self.anchors)
         self.cache = fetching.cache
         self.policy = policy
         self.fetching = fetching
         self.now = now
         self.online = fetching.transport is not None
-        self.fetch_state = (
-            RevocationFetchers(fetching.transport, fetching.cache, fetching.rewrites)
-            if fetching.transport is not None
-            else None
-        )
-        self.fetchers: Fetchers | None = (
-            self.fetch_state.fetchers() if self.fetch_state is not None else None
-        )
+        # Made when first asked for: a warm validation that finds everything cached needs none.
+        self._fetch_state: RevocationFetchers | None = None
+        self._fetchers: Fetchers | None = None
+
+    @property
+    def fetch_state(self) -> RevocationFetchers | None:
+        """The fetchers' state (None offline): what they fetched and what failed."""
+        transport = self.fetching.transport
+        if self._fetch_state is None and transport is not None:
+            fetching = self.fetching
+            self._fetch_state = RevocationFetchers(transport, fetching.cache, fetching.rewrites)
+        return self._fetch_state
+
+    @property
+    def fetchers(self) -> Fetchers | None:
+        """certvalidator's fetchers over this run's transport (None offline)."""
+        if self._fetchers is None and self.fetch_state is not None:
+            self._fetchers = self.fetch_state.fetchers()
+        return self._fetchers
 
     # contexts
 
@@ -496,7 +605,8 @@ class _Run:
         )
 
     def _fetched(self) -> list[asn1_x509.Certificate]:
-        return list(self.fetch_state.certs_from_aia) if self.fetch_state else []
+        state = self._fetch_state
+        return list(state.certs_from_aia) if state is not None else []
 
     # one signer
 
@@ -673,9 +783,9 @@ class _Run:
         path, start, end, intermediates = found
         if not start <= moment <= end:
             return None
-        if not intermediates <= self._at_hand():
+        if not intermediates <= self._given() and not intermediates <= self._at_hand():
             return None
-        self.extra.extend(cert for cert in path.iter_certs(include_root=False))
+        self.extra.extend(_facts(path).certs)
         return path  # type: ignore[no-any-return]
 
     def _keep_path(self, key: tuple[Any, ...], path: ValidationPath) -> None:
@@ -689,6 +799,10 @@ class _Run:
         )
         until = self.cache.clock() + PATH_MAX_AGE
         self.cache._put(self.cache.paths, key, until, (path, start, end, intermediates))
+
+    def _given(self) -> set[bytes]:
+        """Fingerprints of the certificates given to this run (a subset of _at_hand's)."""
+        return {cert.sha256 for cert in self.extra}
 
     def _at_hand(self) -> set[bytes]:
         """Fingerprints of the certificates this run could build a path from without asking."""
@@ -709,7 +823,8 @@ class _Run:
     ) -> dict[int, RevocationStatus]:
         """Status of each non-anchor certificate of ``path`` (0 = the leaf), asked now (or at
         ``moment``)."""
-        certs = list(path.iter_certs(include_root=False))[::-1]  # leaf first
+        facts = _facts(path)
+        certs = facts.certs  # leaf first
         embedded = bool(self.embedded_ocsp or self.embedded_crls)
         if not self.online and not embedded:
             reason = "offline: no revocation data could be fetched"
@@ -728,22 +843,32 @@ class _Run:
 
             embedded_result: dict[int, RevocationStatus] = _run(all_of())
             return {i: _from_embedded(status) for i, status in embedded_result.items()}
-        path_key = tuple(cert.sha256 for cert in path.iter_certs(include_root=True))
-        # Each certificate's issuer is the next one up the path, the anchor above the last
-        # (read from the path's order: find_issuing_authority compares names, which is slow).
-        issuer_keys = [c.public_key.sha256 for c in certs[1:]]
-        issuer_keys.append(path.trust_anchor.authority.public_key.sha256)
+        path_key = facts.key
+        # The whole path's statuses, kept while the evidence tables have not changed at all
+        # since every status was last matched to the evidence the cache offers (then that
+        # evidence is still what it offers) and until the earliest of that evidence expires.
+        whole = self.cache._get_current(self.cache.chains, path_key)
+        if whole is not None:
+            return dict(whole)
+        # Taken before the evidence is compared: a change meanwhile makes the entry a miss.
+        generation = self.cache.evidence_generation()
+        issuer_keys = facts.issuer_keys
         result: dict[int, RevocationStatus] = {}
+        usable_until: list[datetime] = []
         for index, cert in enumerate(certs):
             issuer_key = issuer_keys[index]
             kept = self.cache._get(self.cache.statuses, (cert.sha256, path_key))
             if kept is None:
                 continue
-            evidence = cached_evidence_digest(self.cache, cert, issuer_key)
-            if evidence is not None and kept[0] == evidence:
+            evidence = cached_evidence(self.cache, cert, issuer_key)
+            if evidence is not None and kept[0] == evidence[0]:
                 result[index] = kept[1]
+                usable_until.append(evidence[1])
         missing = [index for index in range(len(certs)) if index not in result]
         if not missing:
+            if usable_until:  # none for a path of the anchor alone: nothing to keep
+                whole_entry = (generation, dict(result))
+                self.cache._put(self.cache.chains, path_key, min(usable_until), whole_entry)
             return result
         context = self._context(None, revinfo=True)
         fetchers = self.fetchers
@@ -779,16 +904,29 @@ class _Run:
         statuses: Mapping[int, RevocationStatus],
         leaf_role: Literal["signer", "tsa"],
     ) -> tuple[ChainLink, ...]:
-        certs = list(path.iter_certs(include_root=False))[::-1]
+        facts = _facts(path)
+        per_cert = tuple(statuses.get(index) for index in range(len(facts.certs)))
+        # A warm run hands out the very status objects it kept, so the links made from them
+        # last time are found by identity (ChainLink is frozen: building it field by field costs).
+        key = (id(facts), leaf_role)
+        found = _LINKS_OF.get(key)
+        if (
+            found is not None
+            and found[0] is facts
+            and all(a is b for a, b in zip(found[1], per_cert, strict=True))
+        ):
+            return found[2]
         links = [
-            _link(cert, leaf_role if index == 0 else "intermediate", statuses.get(index))
-            for index, cert in enumerate(certs)
+            _link(cert, leaf_role if index == 0 else "intermediate", per_cert[index])
+            for index, cert in enumerate(facts.certs)
         ]
-        anchor = path.trust_anchor.authority
-        anchor_cert = getattr(anchor, "certificate", None)
-        if isinstance(anchor_cert, asn1_x509.Certificate):
-            links.append(_link(anchor_cert, "anchor"))
-        return tuple(links)
+        if facts.anchor is not None:
+            links.append(facts.anchor)
+        made = tuple(links)
+        if len(_LINKS_OF) >= PARSED_LIMIT:
+            _LINKS_OF.clear()
+        _LINKS_OF[key] = (facts, per_cert, made)
+        return made
 
     # timestamps
 
@@ -801,7 +939,7 @@ class _Run:
         if token is None:
             return TimestampReport(None, False, None, problem=problem)
         tsa_cert = _asn1(token.tsa_certificate)
-        tsa_name = _name(tsa_cert)
+        tsa_name = _bare_link(tsa_cert, "tsa").subject  # read once per certificate
         outcome = self._path(tsa_cert, token.gen_time, {"digital_signature"}, {"time_stamping"})
         if outcome.path is None:
             problem = f"the TSA certificate does not validate: {outcome.sub} ({outcome.note})"

@@ -213,3 +213,38 @@ def test_clear_forgets_paths_and_statuses(own_ca: RunningCa, demo, counted) -> N
     before = counted["paths"]
     validate_cms(signature, anchors=demo_anchors(), fetching=fetching(own_ca, cache))
     assert counted["paths"] == before + 1
+
+
+def test_a_path_s_statuses_are_not_reused_once_the_evidence_cached_changes(
+    own_ca: RunningCa, demo, counted
+) -> None:
+    entry = demo["civil_servant_sign"].open()
+    signature = cms.sign(DOCUMENT, entry)
+    cache = RevocationCache()
+    assert validate_cms(signature, anchors=demo_anchors(), fetching=fetching(own_ca, cache)).passed
+    assert validate_cms(signature, anchors=demo_anchors(), fetching=fetching(own_ca, cache)).passed
+    own_ca.revoke(entry.certificate, later=-dt.timedelta(minutes=5))  # before the signing
+    # Well inside the reuse window, the OCSP answers are dropped: the next validation must ask
+    # again (and see the revocation), not serve the whole path's statuses kept before.
+    cache._ocsp.clear()
+    before = counted["revocation"]
+    report = validate_cms(signature, anchors=demo_anchors(), fetching=fetching(own_ca, cache))
+    assert counted["revocation"] > before
+    assert (report.indication, report.sub_indication) == (TOTAL_FAILED, "REVOKED")
+
+
+def test_an_evidence_table_counts_every_change_of_what_it_offers() -> None:
+    now = dt.datetime.now(dt.UTC)
+    table = ExpiringLru(limit=1)
+    table.put("a", now + dt.timedelta(minutes=1), 1)
+    seen = table.changes
+    assert table.get("a", now) == 1
+    assert table.changes == seen  # a lookup of a live entry changes nothing
+    table.put("b", now + dt.timedelta(minutes=1), 2)  # and evicts "a"
+    assert table.changes > seen
+    seen = table.changes
+    assert table.get("b", now + dt.timedelta(minutes=2)) is None  # expired when met
+    assert table.changes > seen
+    seen = table.changes
+    table.clear()
+    assert table.changes > seen
