@@ -460,15 +460,6 @@ def cached_evidence(
     return evidence_digest(cache, (), crls), min(_crl_until(crl) for crl in crls)
 
 
-def cached_evidence_digest(
-    cache: RevocationCache, cert: asn1_x509.Certificate, issuer_key_sha256: bytes
-) -> str | None:
-    """cached_evidence's fingerprint alone: what a warm validation compares, without reading
-    how long the evidence stays usable."""
-    found = _cached_items(cache, cert, issuer_key_sha256)
-    return evidence_digest(cache, *found) if found is not None else None
-
-
 def _cached_items(
     cache: RevocationCache, cert: asn1_x509.Certificate, issuer_key_sha256: bytes
 ) -> tuple[list[asn1_ocsp.OCSPResponse], list[asn1_crl.CertificateList]] | None:
@@ -622,7 +613,6 @@ __all__ = [
     "RevocationStatus",
     "Transport",
     "cached_evidence",
-    "cached_evidence_digest",
     "check_revocation",
     "evidence_digest",
     "parse_rewrites",
