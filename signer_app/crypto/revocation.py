@@ -131,6 +131,11 @@ class ExpiringLru:
         self._items.move_to_end(key)
         return found[1]
 
+    def until(self, key: Any, now: datetime) -> datetime | None:
+        """When the entry under ``key`` expires, if present and not expired at ``now``."""
+        found = self._items.get(key)
+        return found[0] if found is not None and found[0] > now else None
+
     def put(self, key: Any, until: datetime, value: Any) -> None:
         """Keep ``value`` until ``until``, evicting the least recently used beyond the limit."""
         self._items[key] = (until, value)
@@ -205,6 +210,10 @@ class RevocationCache:
             if found is None or found[0] != (self._ocsp.changes, self._crls.changes):
                 return None
             return found[1]
+
+    def _until(self, table: ExpiringLru, key: Any) -> datetime | None:
+        with self._lock:
+            return table.until(key, self.clock())
 
     def _put(self, table: ExpiringLru, key: Any, until: datetime, v: Any) -> None:
         if until > self.clock():

@@ -107,6 +107,12 @@ _NO_REVOCATION_CHECK = CertRevTrustPolicy(
 # A validated path is re-validated from scratch at least this often (a changed CA certificate
 # served by AIA, a policy change in certvalidator's defaults between releases of a long run).
 PATH_MAX_AGE: Final = timedelta(days=1)
+
+# What a path is validated for: (key usages, extended key usages); part of the cache keys.
+_Use = tuple[frozenset[str], frozenset[str]]
+_ANY_USE: Final[_Use] = (frozenset(), frozenset())
+_SIGNER_USE: Final[_Use] = (frozenset({"digital_signature"}), frozenset())
+_TSA_USE: Final[_Use] = (frozenset({"digital_signature"}), frozenset({"time_stamping"}))
 PARSED_LIMIT: Final = 512
 
 # cms problem codes -> (indication, sub-indication); the first listed that occurs wins.
@@ -285,7 +291,7 @@ def certificate_status(
     """One certificate's revocation status now (OCSP, then CRL), over a chain to ``anchors``;
     "unknown" with the reason when no chain is found or nothing could be fetched."""
     run = _Run(anchors, list(intermediates), ValidationPolicy(), fetching, now or datetime.now(UTC))
-    outcome = run._path(_asn1(certificate), run.now, set(), None)
+    outcome = run._path_for(_asn1(certificate), run.now, _ANY_USE)
     if outcome.path is None:
         return RevocationStatus("unknown", "none", detail=outcome.sub or outcome.note)
     return run._revocations(outcome.path)[0]
@@ -563,6 +569,8 @@ class _Run:
         # Made when first asked for: a warm validation that finds everything cached needs none.
         self._fetch_state: RevocationFetchers | None = None
         self._fetchers: Fetchers | None = None
+        # Fingerprints of ``extra``, made when first needed and dropped when it grows.
+        self._given_set: set[bytes] | None = None
 
     @property
     def fetch_state(self) -> RevocationFetchers | None:
@@ -692,7 +700,7 @@ class _Run:
         claimed: datetime | None,
         verdict: _Verdict,
     ) -> tuple[tuple[ChainLink, ...], RevocationStatus | None]:
-        outcome = self._path(leaf, poe or self.now, {"digital_signature"}, None)
+        outcome, statuses, links = self._chain(leaf, poe or self.now, _SIGNER_USE, "signer", poe)
         if outcome.path is None:
             indication, sub = outcome.indication or INDETERMINATE, outcome.sub
             if outcome.expired and poe is None:
@@ -702,8 +710,6 @@ class _Run:
                     indication, sub = INDETERMINATE, "OUT_OF_BOUNDS_NO_POE"
             verdict.worsen(indication, sub, outcome.note)
             return (_link(leaf, "signer"),), None
-        statuses = self._revocations(outcome.path, self._evidence_time(poe))
-        links = self._links(outcome.path, statuses, "signer")
         leaf_status = statuses.get(0)
         for index, status in statuses.items():
             self._judge_revocation(status, index == 0, poe, claimed, verdict)
@@ -743,6 +749,78 @@ class _Run:
 
     # paths and revocation
 
+    def _chain(
+        self,
+        leaf: asn1_x509.Certificate,
+        moment: datetime,
+        use: _Use,
+        role: Literal["signer", "tsa"],
+        poe: datetime | None,
+    ) -> tuple[_PathOutcome, Mapping[int, RevocationStatus], tuple[ChainLink, ...]]:
+        """``leaf``'s validated path at ``moment``, its statuses (asked as _evidence_time says)
+        and its links; nothing but the outcome when no path is found.
+
+        Online, a warm run finds all three in one lookup: the entry holds exactly what the
+        steps below produced, under the conditions each of them checks (the path's windows
+        and intermediates, the evidence tables unchanged, the earliest expiry of both).
+        """
+        warm = self.online and not (self.embedded_ocsp or self.embedded_crls)
+        key = ("chain", leaf.sha256, self.anchor_set, use, role)
+        if warm:
+            found = self.cache._get_current(self.cache.chains, key)
+            if found is not None:
+                path, start, end, intermediates, statuses, links = found
+                if start <= moment <= end and self._has(intermediates):
+                    self._add_extra(_facts(path).certs)
+                    return _PathOutcome(path), statuses, links
+        outcome = self._path_for(leaf, moment, use)
+        if outcome.path is None:
+            return outcome, {}, ()
+        statuses = self._revocations(outcome.path, self._evidence_time(poe))
+        links = self._links(outcome.path, statuses, role)
+        if warm:
+            self._keep_chain(key, leaf, use, outcome.path, statuses, links)
+        return outcome, statuses, links
+
+    def _keep_chain(
+        self,
+        key: tuple[Any, ...],
+        leaf: asn1_x509.Certificate,
+        use: _Use,
+        path: ValidationPath,
+        statuses: Mapping[int, RevocationStatus],
+        links: tuple[ChainLink, ...],
+    ) -> None:
+        # Kept only when both entries it is made of are cached now: the path, and the whole
+        # path's statuses at the current generation (both as _path and _revocations find them).
+        cache = self.cache
+        generation = cache.evidence_generation()
+        path_entry = cache._get(cache.paths, (leaf.sha256, self.anchor_set, *use))
+        whole = cache._get(cache.chains, _facts(path).key)
+        if path_entry is None or path_entry[0] is not path or whole is None:
+            return
+        if whole[0] != generation or whole[1] != statuses:
+            return
+        path_until = cache._until(cache.paths, (leaf.sha256, self.anchor_set, *use))
+        whole_until = cache._until(cache.chains, _facts(path).key)
+        if path_until is None or whole_until is None:
+            return
+        _, start, end, intermediates = path_entry
+        value = (path, start, end, intermediates, dict(statuses), links)
+        cache._put(cache.chains, key, min(path_until, whole_until), (generation, value))
+
+    def _has(self, intermediates: frozenset[bytes]) -> bool:
+        """Whether this run holds (or could fetch without asking) every one of ``intermediates``."""
+        if not intermediates:
+            return True
+        if self._given_set is None:
+            self._given_set = {cert.sha256 for cert in self.extra}
+        return intermediates <= self._given_set or intermediates <= self._at_hand()
+
+    def _add_extra(self, certs: Sequence[asn1_x509.Certificate]) -> None:
+        self.extra.extend(certs)
+        self._given_set = None
+
     def _path(
         self,
         leaf: asn1_x509.Certificate,
@@ -750,10 +828,15 @@ class _Run:
         key_usage: set[str],
         eku: set[str] | None,
     ) -> _PathOutcome:
+        """``leaf``'s path at ``moment`` for these usages, validated or found cached."""
+        return self._path_for(leaf, moment, (frozenset(key_usage), frozenset(eku or ())))
+
+    def _path_for(self, leaf: asn1_x509.Certificate, moment: datetime, use: _Use) -> _PathOutcome:
         if leaf.self_signed != "no" and leaf.dump() not in {a.dump() for a in self.anchors}:
             note = f"{_name(leaf)} is self-signed and not a trust anchor"
             return _PathOutcome(None, INDETERMINATE, "NO_CERTIFICATE_CHAIN_FOUND", note)
-        key = (leaf.sha256, self.anchor_set, frozenset(key_usage), frozenset(eku or ()))
+        key = (leaf.sha256, self.anchor_set, *use)
+        key_usage, eku = set(use[0]), set(use[1]) or None
         cached = self._cached_path(key, moment)
         if cached is not None:
             return _PathOutcome(cached)
@@ -783,9 +866,9 @@ class _Run:
         path, start, end, intermediates = found
         if not start <= moment <= end:
             return None
-        if not intermediates <= self._given() and not intermediates <= self._at_hand():
+        if not self._has(intermediates):
             return None
-        self.extra.extend(_facts(path).certs)
+        self._add_extra(_facts(path).certs)
         return path  # type: ignore[no-any-return]
 
     def _keep_path(self, key: tuple[Any, ...], path: ValidationPath) -> None:
@@ -799,10 +882,6 @@ class _Run:
         )
         until = self.cache.clock() + PATH_MAX_AGE
         self.cache._put(self.cache.paths, key, until, (path, start, end, intermediates))
-
-    def _given(self) -> set[bytes]:
-        """Fingerprints of the certificates given to this run (a subset of _at_hand's)."""
-        return {cert.sha256 for cert in self.extra}
 
     def _at_hand(self) -> set[bytes]:
         """Fingerprints of the certificates this run could build a path from without asking."""
@@ -940,12 +1019,12 @@ class _Run:
             return TimestampReport(None, False, None, problem=problem)
         tsa_cert = _asn1(token.tsa_certificate)
         tsa_name = _bare_link(tsa_cert, "tsa").subject  # read once per certificate
-        outcome = self._path(tsa_cert, token.gen_time, {"digital_signature"}, {"time_stamping"})
+        outcome, statuses, chain = self._chain(
+            tsa_cert, token.gen_time, _TSA_USE, "tsa", token.gen_time
+        )
         if outcome.path is None:
             problem = f"the TSA certificate does not validate: {outcome.sub} ({outcome.note})"
             return TimestampReport(token.gen_time, False, tsa_name, problem=problem)
-        statuses = self._revocations(outcome.path, self._evidence_time(token.gen_time))
-        chain = self._links(outcome.path, statuses, "tsa")
         for status in statuses.values():
             revoked_at = status.revoked_at if status.status == "revoked" else None
             if revoked_at is not None and revoked_at <= token.gen_time:

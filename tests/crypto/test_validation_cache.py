@@ -181,6 +181,28 @@ def test_a_time_outside_the_cached_windows_is_validated_again(own_ca: RunningCa,
     assert (report.indication, report.sub_indication) == (TOTAL_FAILED, "NOT_YET_VALID")
 
 
+def test_a_chain_found_whole_in_one_lookup_still_honours_the_path_s_windows(
+    own_ca: RunningCa, demo, counted
+) -> None:
+    # The second validation keeps the path, its statuses and links as one entry; the third
+    # finds them in one lookup, and a time outside the path's windows must not.
+    entry = demo["citizen_sign"].open()
+    signature = cms.sign(DOCUMENT, entry)
+    cache = RevocationCache()
+    for _ in range(2):
+        assert validate_cms(
+            signature, anchors=demo_anchors(), fetching=fetching(own_ca, cache)
+        ).passed
+    before = dict(counted)
+    warm = validate_cms(signature, anchors=demo_anchors(), fetching=fetching(own_ca, cache))
+    assert warm.passed and counted == before
+    after = entry.certificate.not_valid_after_utc + dt.timedelta(days=1)
+    report = validate_cms(
+        signature, anchors=demo_anchors(), fetching=fetching(own_ca, cache), now=after
+    )
+    assert (report.indication, report.sub_indication) == (INDETERMINATE, "OUT_OF_BOUNDS_NO_POE")
+
+
 def test_a_cached_path_needs_its_intermediates_at_hand(demo) -> None:
     # offline: the issuing CA given once fills the cache; without it the path is not found
     signature = cms.sign(DOCUMENT, demo["citizen_sign"].open())
