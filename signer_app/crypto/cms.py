@@ -1145,7 +1145,11 @@ def _signature_ok(
 
 @lru_cache(maxsize=256)
 def _check_signing_certificate(kind: bytes, value: bytes, info: _CertInfo) -> tuple[str, ...]:
-    """RFC 5035: the first ESSCertID(v2) must name the certificate that verified the signature."""
+    """RFC 5035: the first ESSCertID(v2) must name the certificate that verified the signature.
+
+    Cached: a signer's attribute is the same in every signature it makes (it holds the hash of
+    its certificate), and the answer depends on nothing else.
+    """
     try:
         outer_start, outer_stop, _ = der.expect(value, 0, len(value), der.SEQUENCE)
         ids_start, ids_stop, _ = der.expect(value, outer_start, outer_stop, der.SEQUENCE)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -238,6 +238,7 @@ def _refusal(status: int, status_info: Any) -> TsaRefused:
 
 _ID_SIGNED_DATA = der.oid_content("1.2.840.113549.1.7.2")
 _ID_CT_TST_INFO = der.oid_content(ID_CT_TST_INFO)
+_TST_INFO_TLV = der.tlv(der.OID, _ID_CT_TST_INFO)  # the contentType attribute's one value
 _ATTR_CONTENT_TYPE = der.oid_content("1.2.840.113549.1.9.3")
 _ATTR_MESSAGE_DIGEST = der.oid_content("1.2.840.113549.1.9.4")
 _ATTR_SIGNING_CERTIFICATE = der.oid_content("1.2.840.113549.1.9.16.2.12")
@@ -385,8 +386,8 @@ def _check_token(
     _check_tsa_certificate(tsa, tst.gen_time)
     _check_signature(signer, tsa, token.tst_bytes)
     return TimeStampToken(
-        der=bytes(token_der),
-        gen_time=tst.gen_time.astimezone(UTC),
+        der=token_der if type(token_der) is bytes else bytes(token_der),
+        gen_time=tst.gen_time,  # der.time_value gives UTC
         serial=tst.serial,
         policy=tst.policy,
         tsa_certificate=tsa.certificate,
@@ -414,28 +415,21 @@ def _read_signer(buf: bytes) -> _Signer:
     if len(fields) < 5 or fields[0][0] != der.INTEGER:
         raise der.DerError("SignerInfo too short")
     sid = fields[1]
-    issuer = serial = ski = None
-    if sid[0] == der.SEQUENCE:
-        name, number = der.items(buf, sid[2], sid[3])
-        if name[0] != der.SEQUENCE or number[0] != der.INTEGER:
-            raise der.DerError("bad issuerAndSerialNumber")
-        issuer = buf[name[1] : name[4]]
-        serial = der.integer_value(buf[number[2] : number[3]])
-    elif sid[0] & ~der.CONSTRUCTED == 0x80:
-        ski = der.octets(buf, sid[0], sid[2], sid[3])
-    else:
-        raise der.DerError("unknown SignerIdentifier")
+    issuer, serial, ski = _signer_id(buf[sid[1] : sid[4]])
     index = 3
     signed_attrs = None
     attrs: list[tuple[bytes, bytes]] = []
     if fields[3][0] == 0xA0:
         s, e = fields[3][2], fields[3][3]
         signed_attrs = der.header(der.SET, e - s) + buf[s:e]  # the DER the TSA signed
+        read = der.read
         for tag, _, a_start, a_stop, _ in der.items(buf, s, e):
             if tag != der.SEQUENCE:
                 raise der.DerError("Attribute is not a SEQUENCE")
-            oid_start, oid_stop, pos = der.expect(buf, a_start, a_stop, der.OID)
-            values_start, values_stop, nxt = der.expect(buf, pos, a_stop, der.SET)
+            oid_tag, oid_start, oid_stop, pos = read(buf, a_start, a_stop)
+            set_tag, values_start, values_stop, nxt = read(buf, pos, a_stop)
+            if oid_tag != der.OID or set_tag != der.SET:
+                raise der.DerError("Attribute is not an OID and a SET of values")
             if nxt != a_stop:
                 raise der.DerError("bytes after the attribute values")
             attrs.append((buf[oid_start:oid_stop], buf[values_start:values_stop]))
@@ -455,6 +449,21 @@ def _read_signer(buf: bytes) -> _Signer:
     )
 
 
+@lru_cache(maxsize=64)
+def _signer_id(encoded: bytes) -> tuple[bytes | None, int | None, bytes | None]:
+    """(issuer, serial, subjectKeyIdentifier) of a SignerIdentifier (one TSA's tokens repeat it)."""
+    tag, start, stop, _ = der.read(encoded, 0, len(encoded))
+    if tag == der.SEQUENCE:
+        name, number = der.items(encoded, start, stop)
+        if name[0] != der.SEQUENCE or number[0] != der.INTEGER:
+            raise der.DerError("bad issuerAndSerialNumber")
+        return encoded[name[1] : name[4]], der.integer_value(encoded[number[2] : number[3]]), None
+    if tag & ~der.CONSTRUCTED == 0x80:
+        return None, None, der.octets(encoded, tag, start, stop)
+    raise der.DerError("unknown SignerIdentifier")
+
+
+@lru_cache(maxsize=64)
 def _algorithm_oid(encoded: bytes) -> bytes:
     """The OID content octets of an AlgorithmIdentifier."""
     start, stop, _ = der.expect(encoded, 0, len(encoded), der.SEQUENCE)
@@ -465,7 +474,18 @@ def _algorithm_oid(encoded: bytes) -> bytes:
 class _TsaCert:
     """A certificate carried in a token, with what the checks need, computed once per DER."""
 
-    __slots__ = ("certificate", "der", "is_tsa", "issuer", "key", "key_algorithm", "serial", "ski")
+    __slots__ = (
+        "certificate",
+        "der",
+        "is_tsa",
+        "issuer",
+        "key",
+        "key_algorithm",
+        "not_after",
+        "not_before",
+        "serial",
+        "ski",
+    )
 
     def __init__(self, cert_der: bytes) -> None:
         self.der = cert_der
@@ -483,6 +503,8 @@ class _TsaCert:
         except Exception:  # absent, or extensions `cryptography` cannot parse: no SKI to match
             self.ski = None
         self.is_tsa = _time_stamping_only(self.certificate)
+        self.not_before = self.certificate.not_valid_before_utc
+        self.not_after = self.certificate.not_valid_after_utc
         # A key no branch of publickeys.py knows leaves key_algorithm None: nothing verifies.
         self.key: Any = public_key_of(self.certificate)
         self.key_algorithm: KeyAlgorithm | None = key_algorithm_of(self.key)
@@ -536,27 +558,28 @@ def _check_tsa_certificate(cert: _TsaCert, gen_time: datetime) -> None:
     if not cert.is_tsa:
         reason = "the signer's certificate is not a time-stamping certificate (critical EKU)"
         raise InvalidTimestamp("TSA EKU", reason=reason)
-    when = gen_time.astimezone(UTC)
-    certificate = cert.certificate
-    if not certificate.not_valid_before_utc <= when <= certificate.not_valid_after_utc:
+    if not cert.not_before <= gen_time <= cert.not_after:
         reason = "the time is outside the TSA certificate's validity"
         raise InvalidTimestamp("genTime outside validity", reason=reason)
 
 
 @lru_cache(maxsize=32)
-def _scheme(signature_oid: bytes, digest_oid: bytes) -> tuple[DigestAlgorithm, SignatureScheme]:
+def _scheme(
+    signature_oid: bytes, digest_oid: bytes
+) -> tuple[DigestAlgorithm, SignatureScheme, Any]:
+    """The digest, the signature scheme and the `cryptography` hash of a token's signer."""
     digest = _DIGEST_BY_OID.get(digest_oid)
     if digest is None:
         raise UnsupportedAlgorithm("TSA digest", name="?")
     try:
-        return digest, scheme_from_cms(der.oid_dotted(signature_oid), digest)
+        return digest, scheme_from_cms(der.oid_dotted(signature_oid), digest), hash_for(digest)
     except der.DerError:
         raise UnsupportedAlgorithm("malformed signature algorithm OID", name="?") from None
 
 
 def _check_signature(signer: _Signer, cert: _TsaCert, tst_bytes: bytes) -> None:
     try:
-        digest, scheme = _scheme(signer.signature_oid, signer.digest_oid)
+        digest, scheme, hashing = _scheme(signer.signature_oid, signer.digest_oid)
     except UnsupportedAlgorithm:
         reason = "the TSA signed with an unsupported algorithm"
         raise InvalidTimestamp("TSA algorithm", reason=reason) from None
@@ -568,7 +591,7 @@ def _check_signature(signer: _Signer, cert: _TsaCert, tst_bytes: bytes) -> None:
         found.setdefault(kind, values)  # the first of each type, as before
     try:
         content_type = found.get(_ATTR_CONTENT_TYPE)
-        if content_type is None or content_type != der.tlv(der.OID, _ID_CT_TST_INFO):
+        if content_type is None or content_type != _TST_INFO_TLV:
             raise InvalidTimestamp("contentType", reason="the signed content type is not TSTInfo")
         message_digest = found.get(_ATTR_MESSAGE_DIGEST)
         if message_digest is None or _single_octets(message_digest) != _hash(digest, tst_bytes):
@@ -578,13 +601,15 @@ def _check_signature(signer: _Signer, cert: _TsaCert, tst_bytes: bytes) -> None:
         reason = "the token's signed attributes are malformed"
         raise MalformedTimestamp("signed attributes", reason=reason) from None
     if cert.key_algorithm is not scheme.key_algorithm or not signature_ok(
-        cert.key, scheme.key_algorithm, signer.signature, signer.signed_attrs, hash_for(digest)
+        cert.key, scheme.key_algorithm, signer.signature, signer.signed_attrs, hashing
     ):
         raise InvalidTimestamp("bad TSA signature", reason="the TSA's signature does not verify")
 
 
 def _single_octets(values: bytes) -> bytes:
     """The one OCTET STRING value of an attribute's SET."""
+    if len(values) < 0x82 and values[0] == der.OCTET_STRING and values[1] == len(values) - 2:
+        return values[2:]  # short and primitive, as every digest is
     tag, start, stop, nxt = der.read(values, 0, len(values))
     if nxt != len(values) or tag & ~der.CONSTRUCTED != der.OCTET_STRING:
         raise der.DerError("not one OCTET STRING")
@@ -593,8 +618,31 @@ def _single_octets(values: bytes) -> bytes:
 
 def _check_signing_certificate(found: dict[bytes, bytes], cert: _TsaCert) -> None:
     """RFC 5816/5035: the first ESSCertID(v2) is the hash of the signer's certificate."""
-    v2 = found.get(_ATTR_SIGNING_CERTIFICATE_V2)
-    v1 = found.get(_ATTR_SIGNING_CERTIFICATE)
+    problem = _signing_certificate_problem(
+        found.get(_ATTR_SIGNING_CERTIFICATE_V2), found.get(_ATTR_SIGNING_CERTIFICATE), cert
+    )
+    if problem is not None:
+        kind, detail, params = problem
+        raise kind(detail, **params)
+
+
+@lru_cache(maxsize=64)
+def _signing_certificate_problem(
+    v2: bytes | None, v1: bytes | None, cert: _TsaCert
+) -> tuple[type[InvalidTimestamp] | type[MalformedTimestamp], str, dict[str, str]] | None:
+    """What is wrong with the attribute naming ``cert`` (None: nothing). Cached: the attribute
+    is the same in every token of one TSA certificate (it holds that certificate's hash)."""
+    try:
+        _names_certificate(v2, v1, cert)
+    except (InvalidTimestamp, MalformedTimestamp) as error:
+        return type(error), error.detail, dict(error.params)
+    except (der.DerError, IndexError, ValueError):
+        reason = "the token's signed attributes are malformed"
+        return MalformedTimestamp, "signed attributes", {"reason": reason}
+    return None
+
+
+def _names_certificate(v2: bytes | None, v1: bytes | None, cert: _TsaCert) -> None:
     if v2 is not None:
         values = v2
     elif v1 is not None:

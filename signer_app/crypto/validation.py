@@ -58,6 +58,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -400,7 +401,7 @@ def _anchor_facts(
     # fingerprint without re-reading them (the objects are held, so their ids stay unique).
     ids = tuple(map(id, anchors))
     found = _ANCHOR_SETS.get(ids)
-    if found is not None and all(a is b for a, b in zip(found[0], anchors, strict=True)):
+    if found is not None and all(map(operator.is_, found[0], anchors)):
         facts: tuple[tuple[asn1_x509.Certificate, ...], str] = found[1]
         return facts
     parsed = tuple(_asn1(c) for c in anchors)
@@ -571,6 +572,7 @@ class _Run:
         self._fetchers: Fetchers | None = None
         # Fingerprints of ``extra``, made when first needed and dropped when it grows.
         self._given_set: set[bytes] | None = None
+        self._fetched_set: set[bytes] | None = None
 
     @property
     def fetch_state(self) -> RevocationFetchers | None:
@@ -769,9 +771,9 @@ class _Run:
         if warm:
             found = self.cache._get_current(self.cache.chains, key)
             if found is not None:
-                path, start, end, intermediates, statuses, links = found
+                path, certs, start, end, intermediates, statuses, links = found
                 if start <= moment <= end and self._has(intermediates):
-                    self._add_extra(_facts(path).certs)
+                    self._add_extra(certs)
                     return _PathOutcome(path), statuses, links
         outcome = self._path_for(leaf, moment, use)
         if outcome.path is None:
@@ -806,16 +808,28 @@ class _Run:
         if path_until is None or whole_until is None:
             return
         _, start, end, intermediates = path_entry
-        value = (path, start, end, intermediates, dict(statuses), links)
+        value = (path, _facts(path).certs, start, end, intermediates, dict(statuses), links)
         cache._put(cache.chains, key, min(path_until, whole_until), (generation, value))
 
     def _has(self, intermediates: frozenset[bytes]) -> bool:
         """Whether this run holds (or could fetch without asking) every one of ``intermediates``."""
         if not intermediates:
             return True
-        if self._given_set is None:
-            self._given_set = {cert.sha256 for cert in self.extra}
-        return intermediates <= self._given_set or intermediates <= self._at_hand()
+        given = self._given_set
+        if given is None:
+            given = self._given_set = {cert.sha256 for cert in self.extra}
+        if intermediates <= given:
+            return True
+        if not self.online:
+            return False
+        # The AIA certificates the cache holds, read once per run: one read later in the run
+        # may miss a certificate fetched meanwhile, which only sends that path the slow way.
+        fetched = self._fetched_set
+        if fetched is None:
+            fetched = self._fetched_set = {
+                cert.sha256 for certs in self.cache._values(self.cache._certs) for cert in certs
+            }
+        return all(sha in given or sha in fetched for sha in intermediates)
 
     def _add_extra(self, certs: Sequence[asn1_x509.Certificate]) -> None:
         self.extra.extend(certs)
@@ -882,14 +896,6 @@ class _Run:
         )
         until = self.cache.clock() + PATH_MAX_AGE
         self.cache._put(self.cache.paths, key, until, (path, start, end, intermediates))
-
-    def _at_hand(self) -> set[bytes]:
-        """Fingerprints of the certificates this run could build a path from without asking."""
-        known = {cert.sha256 for cert in self.extra}
-        if self.online:
-            for certs in self.cache._values(self.cache._certs):
-                known.update(cert.sha256 for cert in certs)
-        return known
 
     def _evidence_time(self, poe: datetime | None) -> datetime | None:
         """When revocation is asked: now, or offline with a CAdES-LT's embedded data, at the
