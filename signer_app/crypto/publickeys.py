@@ -39,6 +39,18 @@ def key_algorithm_of(public_key: Any) -> KeyAlgorithm | None:
     return None
 
 
+# The concrete classes seen to be RSA public keys: a set lookup instead of an ABC isinstance
+# check (the abstract classes' check is a visible share of verifying a small signature).
+_RSA_KEY_TYPES: set[type] = set()
+
+
+def _remember_rsa(public_key: Any) -> bool:
+    if isinstance(public_key, rsa.RSAPublicKey):
+        _RSA_KEY_TYPES.add(type(public_key))
+        return True
+    return False
+
+
 def signature_ok(
     public_key: Any,
     family: KeyAlgorithm,
@@ -52,7 +64,9 @@ def signature_ok(
     another family than ``family`` gives False, never an exception.
     """
     try:
-        if family is KeyAlgorithm.RSA and isinstance(public_key, rsa.RSAPublicKey):
+        if family is KeyAlgorithm.RSA and (
+            type(public_key) in _RSA_KEY_TYPES or _remember_rsa(public_key)
+        ):
             public_key.verify(signature, data, _PKCS1, algorithm)
             return True
         if family is KeyAlgorithm.EC and isinstance(public_key, ec.EllipticCurvePublicKey):

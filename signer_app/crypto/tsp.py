@@ -238,6 +238,8 @@ def _refusal(status: int, status_info: Any) -> TsaRefused:
 
 _ID_SIGNED_DATA = der.oid_content("1.2.840.113549.1.7.2")
 _ID_CT_TST_INFO = der.oid_content(ID_CT_TST_INFO)
+_SIGNED_DATA_OID_TLV = der.tlv(der.OID, _ID_SIGNED_DATA)
+_SIGNED_DATA_HEAD = (der.INTEGER, der.SET, der.SEQUENCE)  # version, digestAlgorithms, encap
 _TST_INFO_TLV = der.tlv(der.OID, _ID_CT_TST_INFO)  # the contentType attribute's one value
 _ATTR_CONTENT_TYPE = der.oid_content("1.2.840.113549.1.9.3")
 _ATTR_MESSAGE_DIGEST = der.oid_content("1.2.840.113549.1.9.4")
@@ -256,12 +258,13 @@ class _TstInfo:
     nonce: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # internal, made per token: a frozen init costs twice as much
 class _Token:
+    buf: bytes  # the token's DER
     tst_bytes: bytes  # the eContent OCTET STRING's value: the TSTInfo DER the TSA hashed
     tst: _TstInfo
     certificates: tuple[bytes, ...]
-    signers: tuple[bytes, ...]
+    signers: tuple[tuple[int, int, int, int, int], ...]  # der.items' view of each SignerInfo
 
 
 def verify_token(token_der: bytes, imprint_data: bytes) -> TimeStampToken:
@@ -274,7 +277,8 @@ def verify_token(token_der: bytes, imprint_data: bytes) -> TimeStampToken:
     if digest is None:
         reason = "the token's imprint uses an unsupported hash"
         raise InvalidTimestamp("imprint hash", reason=reason)
-    return _check_token(token_der, digest, _hash(digest, bytes(imprint_data)), token)
+    data = imprint_data if type(imprint_data) is bytes else bytes(imprint_data)
+    return _check_token(token_der, digest, _hash(digest, data), token)
 
 
 def _hash(digest: DigestAlgorithm, data: bytes) -> bytes:
@@ -293,38 +297,51 @@ def _load_token(token_der: bytes) -> _Token:
 
 def _read_token(buf: bytes) -> _Token:
     """ContentInfo -> SignedData -> (TSTInfo, certificates, signerInfos) by their positions."""
-    start, stop, after = der.expect(buf, 0, len(buf), der.SEQUENCE)
-    if after != len(buf):
-        raise der.DerError("bytes after the token")
-    oid_start, oid_stop, pos = der.expect(buf, start, stop, der.OID)
-    if buf[oid_start:oid_stop] != _ID_SIGNED_DATA:
-        raise der.DerError("not signedData")
-    explicit_start, explicit_stop, _ = der.expect(buf, pos, stop, 0xA0)
-    sd_start, sd_stop, _ = der.expect(buf, explicit_start, explicit_stop, der.SEQUENCE)
-    fields = der.items(buf, sd_start, sd_stop)
-    if len(fields) < 4 or [f[0] for f in fields[:3]] != [der.INTEGER, der.SET, der.SEQUENCE]:
+    read, items = der.read, der.items
+    end = len(buf)
+    tag, start, stop, after = read(buf, 0, end)
+    if tag != der.SEQUENCE or after != end:
+        raise der.DerError("not one ContentInfo")
+    if buf.startswith(_SIGNED_DATA_OID_TLV, start):
+        pos = start + len(_SIGNED_DATA_OID_TLV)
+    else:  # a BER length on the OID, or another content type
+        oid_start, oid_stop, pos = der.expect(buf, start, stop, der.OID)
+        if buf[oid_start:oid_stop] != _ID_SIGNED_DATA:
+            raise der.DerError("not signedData")
+    tag, explicit_start, explicit_stop, _ = read(buf, pos, stop)
+    if tag != 0xA0:
+        raise der.DerError("content is not [0]")
+    tag, sd_start, sd_stop, _ = read(buf, explicit_start, explicit_stop)
+    if tag != der.SEQUENCE:
+        raise der.DerError("SignedData is not a SEQUENCE")
+    fields = items(buf, sd_start, sd_stop)
+    if len(fields) < 4 or (fields[0][0], fields[1][0], fields[2][0]) != _SIGNED_DATA_HEAD:
         raise der.DerError("SignedData fields out of order")
-    encap = der.items(buf, fields[2][2], fields[2][3])
+    encap = items(buf, fields[2][2], fields[2][3])
     if len(encap) != 2 or encap[0][0] != der.OID or encap[1][0] != 0xA0:
         raise der.DerError("encapContentInfo without eContent")
     if buf[encap[0][2] : encap[0][3]] != _ID_CT_TST_INFO:
         raise der.DerError("eContentType is not TSTInfo")
-    tag, s, e, _ = der.read(buf, encap[1][2], encap[1][3])
-    if tag & ~der.CONSTRUCTED != der.OCTET_STRING:
+    tag, s, e, _ = read(buf, encap[1][2], encap[1][3])
+    if tag == der.OCTET_STRING:
+        tst_bytes = buf[s:e]
+    elif tag == der.OCTET_STRING | der.CONSTRUCTED:
+        tst_bytes = der.octets(buf, tag, s, e)
+    else:
         raise der.DerError("eContent is not an OCTET STRING")
-    tst_bytes = der.octets(buf, tag, s, e)
     certificates: tuple[bytes, ...] = ()
     for tag, _, s, e, _ in fields[3:-1]:
         if tag == 0xA0:
             certificates = tuple(
-                buf[head:nxt] for t, head, _, _, nxt in der.items(buf, s, e) if t == der.SEQUENCE
+                buf[head:nxt] for t, head, _, _, nxt in items(buf, s, e) if t == der.SEQUENCE
             )
         elif tag != 0xA1:
             raise der.DerError(f"unexpected SignedData field {tag:#04x}")
-    if fields[-1][0] != der.SET:
+    infos = fields[-1]
+    if infos[0] != der.SET:
         raise der.DerError("signerInfos is not a SET")
-    signers = tuple(buf[h:n] for _, h, _, _, n in der.items(buf, fields[-1][2], fields[-1][3]))
-    return _Token(tst_bytes, _read_tst_info(tst_bytes), certificates, signers)
+    signers = tuple(items(buf, infos[2], infos[3]))
+    return _Token(buf, tst_bytes, _read_tst_info(tst_bytes), certificates, signers)
 
 
 # TSTInfo's optional fields after genTime, in the order RFC 3161 §2.4.2 has them.
@@ -378,7 +395,7 @@ def _check_token(
         reason = f"a token has one signer, this one has {len(token.signers)}"
         raise MalformedTimestamp("signer count", reason=reason)
     try:
-        signer = _read_signer(token.signers[0])
+        signer = _read_signer(token.buf, token.signers[0])
     except (der.DerError, IndexError, ValueError):
         reason = "the token's SignerInfo is malformed"
         raise MalformedTimestamp("signer info", reason=reason) from None
@@ -397,20 +414,24 @@ def _check_token(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # internal, made per token: a frozen init costs twice as much
 class _Signer:
     issuer: bytes | None  # issuerAndSerialNumber, as encoded
     serial: int | None
     ski: bytes | None  # or subjectKeyIdentifier
     digest_oid: bytes
     signed_attrs: bytes | None  # the SET OF Attribute the signature covers, DER
-    attrs: tuple[tuple[bytes, bytes], ...]  # (type OID content, values SET content), in order
+    # type OID content -> values SET content, the first attribute of each type
+    attrs: dict[bytes, bytes]
     signature_oid: bytes
     signature: bytes
 
 
-def _read_signer(buf: bytes) -> _Signer:
-    start, stop, _ = der.expect(buf, 0, len(buf), der.SEQUENCE)
+def _read_signer(buf: bytes, item: tuple[int, int, int, int, int]) -> _Signer:
+    """The SignerInfo ``item`` (der.items' view of it) of the token in ``buf``."""
+    tag, _, start, stop, _ = item
+    if tag != der.SEQUENCE:
+        raise der.DerError("SignerInfo is not a SEQUENCE")
     fields = der.items(buf, start, stop)
     if len(fields) < 5 or fields[0][0] != der.INTEGER:
         raise der.DerError("SignerInfo too short")
@@ -418,34 +439,35 @@ def _read_signer(buf: bytes) -> _Signer:
     issuer, serial, ski = _signer_id(buf[sid[1] : sid[4]])
     index = 3
     signed_attrs = None
-    attrs: list[tuple[bytes, bytes]] = []
-    if fields[3][0] == 0xA0:
-        s, e = fields[3][2], fields[3][3]
+    attrs: dict[bytes, bytes] = {}
+    set_of = fields[3]
+    if set_of[0] == 0xA0:
+        s, e = set_of[2], set_of[3]
         signed_attrs = der.header(der.SET, e - s) + buf[s:e]  # the DER the TSA signed
         read = der.read
         for tag, _, a_start, a_stop, _ in der.items(buf, s, e):
             if tag != der.SEQUENCE:
                 raise der.DerError("Attribute is not a SEQUENCE")
             oid_tag, oid_start, oid_stop, pos = read(buf, a_start, a_stop)
-            set_tag, values_start, values_stop, nxt = read(buf, pos, a_stop)
+            set_tag, values_start, values_stop, after = read(buf, pos, a_stop)
             if oid_tag != der.OID or set_tag != der.SET:
                 raise der.DerError("Attribute is not an OID and a SET of values")
-            if nxt != a_stop:
+            if after != a_stop:
                 raise der.DerError("bytes after the attribute values")
-            attrs.append((buf[oid_start:oid_stop], buf[values_start:values_stop]))
+            attrs.setdefault(buf[oid_start:oid_stop], buf[values_start:values_stop])
         index = 4
     if len(fields) < index + 2 or fields[index + 1][0] != der.OCTET_STRING:
         raise der.DerError("SignerInfo without signature")
     algorithm, value = fields[index], fields[index + 1]
     return _Signer(
-        issuer=issuer,
-        serial=serial,
-        ski=ski,
-        digest_oid=_algorithm_oid(buf[fields[2][1] : fields[2][4]]),
-        signed_attrs=signed_attrs,
-        attrs=tuple(attrs),
-        signature_oid=_algorithm_oid(buf[algorithm[1] : algorithm[4]]),
-        signature=buf[value[2] : value[3]],
+        issuer,
+        serial,
+        ski,
+        _algorithm_oid(buf[fields[2][1] : fields[2][4]]),
+        signed_attrs,
+        attrs,
+        _algorithm_oid(buf[algorithm[1] : algorithm[4]]),
+        buf[value[2] : value[3]],
     )
 
 
@@ -586,9 +608,7 @@ def _check_signature(signer: _Signer, cert: _TsaCert, tst_bytes: bytes) -> None:
     if signer.signed_attrs is None or not signer.attrs:
         reason = "the token has no signed attributes"
         raise InvalidTimestamp("no signed attributes", reason=reason)
-    found: dict[bytes, bytes] = {}
-    for kind, values in signer.attrs:
-        found.setdefault(kind, values)  # the first of each type, as before
+    found = signer.attrs
     try:
         content_type = found.get(_ATTR_CONTENT_TYPE)
         if content_type is None or content_type != _TST_INFO_TLV:

@@ -631,13 +631,14 @@ class _Run:
     ) -> SignerReport:
         """One signer's report from its cryptographic problems and its checked timestamps."""
         verdict = _Verdict()
-        for code, indication, sub in _CRYPTO_VERDICTS:
-            if code in problems:
-                verdict.worsen(indication, sub)
-                break
-        else:
-            if problems and set(problems) - {cms.TIMESTAMP_INVALID}:
-                verdict.worsen(TOTAL_FAILED, "SIG_CRYPTO_FAILURE")
+        if problems:
+            for code, indication, sub in _CRYPTO_VERDICTS:
+                if code in problems:
+                    verdict.worsen(indication, sub)
+                    break
+            else:
+                if set(problems) - {cms.TIMESTAMP_INVALID}:
+                    verdict.worsen(TOTAL_FAILED, "SIG_CRYPTO_FAILURE")
         identity = _identity(certificate) if certificate is not None else None
         # The signer's chain is validated first, at the earliest genTime of the tokens that
         # verify: its CA certificates (fetched by AIA) are then at hand for the TSA's chain,
