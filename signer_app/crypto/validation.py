@@ -528,7 +528,10 @@ class _PathOutcome:
     expired: bool = False
 
 
-@dataclass
+_RANK: Final[dict[Indication, int]] = {TOTAL_PASSED: 0, INDETERMINATE: 1, TOTAL_FAILED: 2}
+
+
+@dataclass(slots=True)
 class _Verdict:
     indication: Indication = TOTAL_PASSED
     sub: str | None = None
@@ -536,7 +539,7 @@ class _Verdict:
 
     def worsen(self, indication: Indication, sub: str | None, note: str = "") -> None:
         """Keep the worst verdict: TOTAL_FAILED over INDETERMINATE over TOTAL_PASSED."""
-        rank = {TOTAL_PASSED: 0, INDETERMINATE: 1, TOTAL_FAILED: 2}
+        rank = _RANK
         if rank[indication] > rank[self.indication]:
             self.indication, self.sub = indication, sub
         if note:
@@ -693,7 +696,7 @@ class _Run:
             timestamps=timestamps,
             level=level,
             problems=tuple(problems),
-            warnings=tuple(dict.fromkeys(verdict.warnings)),
+            warnings=tuple(dict.fromkeys(verdict.warnings)) if verdict.warnings else (),
         )
 
     def _signer_chain(
