@@ -224,6 +224,11 @@ def items(buf: bytes, start: int, stop: int) -> list[tuple[int, int, int, int, i
             if nxt > stop:
                 raise DerError("truncated value")
             out.append((tag, pos, pos + 4, nxt, nxt))
+        elif n == 0x81 and tag & 0x1F != 0x1F:
+            nxt = pos + 3 + buf[pos + 2]
+            if nxt > stop:
+                raise DerError("truncated value")
+            out.append((tag, pos, pos + 3, nxt, nxt))
         else:
             tag, s, e, nxt = read(buf, pos, stop)
             out.append((tag, pos, s, e, nxt))

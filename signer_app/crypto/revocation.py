@@ -187,6 +187,8 @@ class RevocationCache:
     # id(evidence) -> (evidence, SHA-256 of its bytes); holding the object keeps its id unique.
     _digests: ExpiringLru = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # fetched_fingerprints' answer: (the certificates table's changes, valid until, answer)
+    _fingerprints: tuple[int, datetime, frozenset[bytes]] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         for name in ("_ocsp", "_crls", "_certs", "paths", "statuses", "chains", "_digests"):
@@ -234,6 +236,22 @@ class RevocationCache:
         if kept is not None and kept[0] is evidence:
             return kept[1]  # type: ignore[no-any-return]
         return hashlib.sha256(evidence.dump()).digest()
+
+    def fetched_fingerprints(self) -> frozenset[bytes]:
+        """SHA-256 fingerprints of the AIA certificates the cache holds now (made again only
+        when that table has changed or one of its entries has expired since)."""
+        with self._lock:
+            now = self.clock()
+            table = self._certs
+            memo = self._fingerprints
+            if memo is not None and memo[0] == table.changes and now < memo[1]:
+                return memo[2]
+            entries = list(table._items.values())
+            live = [value for until, value in entries if until > now]
+            soonest = min((until for until, _ in entries if until > now), default=now)
+            found = frozenset(cert.sha256 for certs in live for cert in certs)
+            self._fingerprints = (table.changes, soonest, found)
+            return found
 
     def _values(self, table: ExpiringLru) -> list[Any]:
         with self._lock:

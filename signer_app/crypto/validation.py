@@ -575,7 +575,6 @@ class _Run:
         self._fetchers: Fetchers | None = None
         # Fingerprints of ``extra``, made when first needed and dropped when it grows.
         self._given_set: set[bytes] | None = None
-        self._fetched_set: set[bytes] | None = None
 
     @property
     def fetch_state(self) -> RevocationFetchers | None:
@@ -826,13 +825,7 @@ class _Run:
             return True
         if not self.online:
             return False
-        # The AIA certificates the cache holds, read once per run: one read later in the run
-        # may miss a certificate fetched meanwhile, which only sends that path the slow way.
-        fetched = self._fetched_set
-        if fetched is None:
-            fetched = self._fetched_set = {
-                cert.sha256 for certs in self.cache._values(self.cache._certs) for cert in certs
-            }
+        fetched = self.cache.fetched_fingerprints()
         return all(sha in given or sha in fetched for sha in intermediates)
 
     def _add_extra(self, certs: Sequence[asn1_x509.Certificate]) -> None:
