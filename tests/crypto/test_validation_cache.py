@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from validation_helpers import CERTS, RunningCa, demo_anchors, running_ca
 
 from signer_app.crypto import cms, validation
@@ -195,7 +196,8 @@ def test_a_chain_found_whole_in_one_lookup_still_honours_the_path_s_windows(
         ).passed
     before = dict(counted)
     warm = validate_cms(signature, anchors=demo_anchors(), fetching=fetching(own_ca, cache))
-    assert warm.passed and counted == before
+    assert warm.passed
+    assert counted == before
     after = entry.certificate.not_valid_after_utc + dt.timedelta(days=1)
     report = validate_cms(
         signature, anchors=demo_anchors(), fetching=fetching(own_ca, cache), now=after
@@ -270,3 +272,21 @@ def test_an_evidence_table_counts_every_change_of_what_it_offers() -> None:
     seen = table.changes
     table.clear()
     assert table.changes > seen
+
+
+def test_the_fetched_certificates_fingerprints_follow_their_table() -> None:
+    from asn1crypto import x509 as asn1_x509
+
+    clock = Clock()
+    cache = RevocationCache(clock=clock)
+    first, second = (
+        asn1_x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in demo_chain()[:2]
+    )
+    assert cache.fetched_fingerprints() == frozenset()
+    now = clock()
+    cache._put(cache._certs, "http://ca/one.crt", now + dt.timedelta(minutes=1), [first])
+    assert cache.fetched_fingerprints() == {first.sha256}
+    cache._put(cache._certs, "http://ca/two.crt", now + dt.timedelta(hours=1), [second])
+    assert cache.fetched_fingerprints() == {first.sha256, second.sha256}
+    clock.shift = dt.timedelta(minutes=2)  # the first entry has expired, unseen by any lookup
+    assert cache.fetched_fingerprints() == {second.sha256}
