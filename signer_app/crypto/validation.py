@@ -302,7 +302,7 @@ def _report(kind: str, detached: bool, run: _Run, reports: list[SignerReport]) -
     if not reports:
         indication: Indication = TOTAL_FAILED
         sub: str | None = "FORMAT_FAILURE"
-    elif all(r.passed for r in reports):
+    elif all(r.indication == TOTAL_PASSED for r in reports):
         indication, sub = TOTAL_PASSED, None
     else:
         worst = next((r for r in reports if r.indication == TOTAL_FAILED), None)
@@ -645,7 +645,8 @@ class _Run:
         # The signer's chain is validated first, at the earliest genTime of the tokens that
         # verify: its CA certificates (fetched by AIA) are then at hand for the TSA's chain,
         # which the token does not carry. Should that timestamp fail, the chain is redone.
-        optimistic = min((tok.gen_time for tok, _ in checked if tok is not None), default=None)
+        times = [tok.gen_time for tok, _ in checked if tok is not None]
+        optimistic = min(times) if times else None
         chain: tuple[ChainLink, ...] = ()
         revocation: RevocationStatus | None = None
         signer_verdict = _Verdict()
@@ -818,14 +819,12 @@ class _Run:
         """Whether this run holds (or could fetch without asking) every one of ``intermediates``."""
         if not intermediates:
             return True
+        fetched = self.cache.fetched_fingerprints() if self.online else frozenset()
+        if intermediates <= fetched:
+            return True
         given = self._given_set
         if given is None:
             given = self._given_set = {cert.sha256 for cert in self.extra}
-        if intermediates <= given:
-            return True
-        if not self.online:
-            return False
-        fetched = self.cache.fetched_fingerprints()
         return all(sha in given or sha in fetched for sha in intermediates)
 
     def _add_extra(self, certs: Sequence[asn1_x509.Certificate]) -> None:
