@@ -347,6 +347,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .api.dispatch import ApiConfig, Dispatcher
     from .api.server import ApiServer, ServerConfig, is_loopback
     from .api.tls import ensure_tls
+    from .crypto.revocation import parse_rewrites
     from .service.key_status import RevocationChecker, TrustedCas
     from .service.origins import OriginPolicy
     from .service.prompter import Prompter, ScriptedPrompter, TerminalPrompter
@@ -359,6 +360,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not is_loopback(args.host):
         reason = f"{args.host} is not a loopback address: the API listens on this machine only"
         raise InvalidInput(args.host, reason=reason)
+    rewrites = parse_rewrites(args.url_map or ())
     prompter: Prompter
     if args.scripted:
         prompter = ScriptedPrompter.from_file(args.scripted)
@@ -393,7 +395,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         origins=OriginPolicy(store),
         tokens=tokens,
         trusted=trusted,
-        revocation=RevocationChecker(trusted),
+        revocation=RevocationChecker(trusted, rewrites=rewrites),
     )
     service.locale = settings.locale
     dispatcher = Dispatcher(service, config=ApiConfig())
@@ -893,6 +895,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help=f"RFC 3161 TSA for tsaProfile and CAdES-T (settings, else {DEFAULT_TSA_URL}; "
         "'' for none)",
+    )
+    serve.add_argument(
+        "--url-map",
+        action="append",
+        metavar="FROM=TO",
+        help="revocation checks of keys: fetch URLs starting with FROM from TO instead (a CA"
+        " served elsewhere)",
     )
     serve.set_defaults(func=cmd_serve)
 
