@@ -23,15 +23,19 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__, cli_reissue
 from .cli_support import data_dir_of as _data_dir
-from .cli_support import default_data_dir
+from .cli_support import default_data_dir, lazy_module
 from .cli_support import password_from as _password
-from .crypto import cms, xmldsig
 from .crypto.errors import FileIOError, FileNotFound, InvalidInput, QalamError
-from .crypto.keystores import KeyEntry, change_password, open_pkcs12
-from .render import entry_json, entry_lines
 
+# Only what parsing the command line needs is imported here: `qalam --version` and `--help`
+# must not load cryptography, lxml, pyHanko or Qt. Each verb imports what it uses.
 if TYPE_CHECKING:
+    from .crypto import cms, xmldsig
+    from .crypto.keystores import KeyEntry
     from .crypto.validation import ValidationReport
+else:
+    cms = lazy_module("signer_app.crypto.cms")
+    xmldsig = lazy_module("signer_app.crypto.xmldsig")
 
 # The bundled CA's TSA (service/tsa_client.DEFAULT_TSA_URL; repeated to keep imports lazy).
 DEFAULT_TSA_URL = "http://127.0.0.1:8080/tsp"
@@ -43,6 +47,8 @@ DEFAULT_CERTS = Path(__file__).resolve().parent.parent / "certs"
 
 
 def _open_key(args: argparse.Namespace) -> KeyEntry:
+    from .crypto.keystores import open_pkcs12
+
     secret = _password(args.password_file, "QALAM_PASSWORD", f"Password for {args.key}: ")
     return open_pkcs12(args.key, secret).entry
 
@@ -52,6 +58,9 @@ def _open_key(args: argparse.Namespace) -> KeyEntry:
 
 def cmd_keys_show(args: argparse.Namespace) -> int:
     """Print who each key of a key file belongs to."""
+    from .crypto.keystores import open_pkcs12
+    from .render import entry_json, entry_lines
+
     secret = _password(args.password_file, "QALAM_PASSWORD", f"Password for {args.file}: ")
     store = open_pkcs12(args.file, secret)
     if args.json:
@@ -65,6 +74,8 @@ def cmd_keys_show(args: argparse.Namespace) -> int:
 
 def cmd_keys_passwd(args: argparse.Namespace) -> int:
     """Change the password of a key file (atomic, with a backup until the new file opens)."""
+    from .crypto.keystores import change_password
+
     old = _password(args.old_password_file, "QALAM_PASSWORD", "Current password: ")
     new = _password(args.new_password_file, "QALAM_NEW_PASSWORD", "New password: ", confirm=True)
     if not new:
@@ -336,6 +347,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .api.dispatch import ApiConfig, Dispatcher
     from .api.server import ApiServer, ServerConfig, is_loopback
     from .api.tls import ensure_tls
+    from .crypto.revocation import parse_rewrites
     from .service.key_status import RevocationChecker, TrustedCas
     from .service.origins import OriginPolicy
     from .service.prompter import Prompter, ScriptedPrompter, TerminalPrompter
@@ -348,6 +360,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not is_loopback(args.host):
         reason = f"{args.host} is not a loopback address: the API listens on this machine only"
         raise InvalidInput(args.host, reason=reason)
+    rewrites = parse_rewrites(args.url_map or ())
     prompter: Prompter
     if args.scripted:
         prompter = ScriptedPrompter.from_file(args.scripted)
@@ -382,7 +395,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         origins=OriginPolicy(store),
         tokens=tokens,
         trusted=trusted,
-        revocation=RevocationChecker(trusted),
+        revocation=RevocationChecker(trusted, rewrites=rewrites),
     )
     service.locale = settings.locale
     dispatcher = Dispatcher(service, config=ApiConfig())
@@ -483,6 +496,9 @@ def cmd_trust(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """List the demo PKI's keys and who they belong to (TEST ONLY keys with known passwords)."""
+    from .crypto.keystores import open_pkcs12
+    from .render import entry_lines
+
     index = Path(args.certs) / "demo" / "index.json"
     try:
         rows = json.loads(index.read_text(encoding="utf-8"))
@@ -573,6 +589,8 @@ def cmd_tokens_list(args: argparse.Namespace) -> int:
 
 def cmd_tokens_keys(args: argparse.Namespace) -> int:
     """Log in to a token and print its keys with their owners."""
+    from .render import entry_json, entry_lines
+
     registry = _token_registry(args)
     storage = _token_storage(args, registry)
     pin = _password(args.pin_file, "QALAM_PIN", f"PIN for {storage}: ")
@@ -877,6 +895,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help=f"RFC 3161 TSA for tsaProfile and CAdES-T (settings, else {DEFAULT_TSA_URL}; "
         "'' for none)",
+    )
+    serve.add_argument(
+        "--url-map",
+        action="append",
+        metavar="FROM=TO",
+        help="revocation checks of keys: fetch URLs starting with FROM from TO instead (a CA"
+        " served elsewhere)",
     )
     serve.set_defaults(func=cmd_serve)
 

@@ -18,21 +18,29 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .cli_support import data_dir_of, password_from
-from .crypto.atomicfile import atomic_write
+from .cli_support import data_dir_of, lazy_module, password_from
 from .crypto.errors import InvalidInput
-from .crypto.keystores import open_pkcs12
-from .service import reissue
-from .service.ca_client import CaClient
-from .service.settings import SettingsStore
+
+# `qalam --help` builds these parsers: the flows' modules load when a verb runs.
+if TYPE_CHECKING:
+    from .service import reissue
+    from .service.ca_client import CaClient
+else:
+    reissue = lazy_module("signer_app.service.reissue")
 
 SESSION_FILE = "operator-session.json"
+# service/reissue.KINDS, repeated so that building the parser imports nothing (a test keeps
+# the two equal).
+KINDS = ("rsa", "ec", "gost")
 REASONS = ("keyCompromise", "cessationOfOperation", "superseded", "affiliationChanged")
 
 
 def _client(args: argparse.Namespace, token: str | None = None) -> CaClient:
+    from .service.ca_client import CaClient
+    from .service.settings import SettingsStore
+
     url = args.ca_url or SettingsStore(data_dir_of(args)).load().ca_url
     if not url:
         raise InvalidInput("no CA", reason="no certification centre is set: use --ca-url")
@@ -104,9 +112,10 @@ def cmd_renew(args: argparse.Namespace) -> int:
     secret = password_from(
         args.password_file, "QALAM_PASSWORD", f"Current password of {args.key}: "
     )
-    current = open_pkcs12(args.key, secret).entry
     from .crypto.identity import identity_of
+    from .crypto.keystores import open_pkcs12
 
+    current = open_pkcs12(args.key, secret).entry
     who = identity_of(current.certificate)
     if not who.iin:
         raise InvalidInput(args.key, reason="this key's certificate names no IIN")
@@ -134,6 +143,8 @@ def _session_path(args: argparse.Namespace) -> Path:
 
 
 def _session(args: argparse.Namespace) -> CaClient:
+    from .service.ca_client import CaClient
+
     path = _session_path(args)
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
@@ -145,6 +156,9 @@ def _session(args: argparse.Namespace) -> CaClient:
 
 def cmd_operator(args: argparse.Namespace) -> int:
     """The PSC operator's actions against the CA, in a signed-in session."""
+    from .crypto.atomicfile import atomic_write
+    from .crypto.keystores import open_pkcs12
+
     action = args.operator_cmd
     if action == "login":
         secret = password_from(args.password_file, "QALAM_PASSWORD", f"Password of {args.key}: ")
@@ -218,7 +232,7 @@ def add_parsers(sub: Any, data_help: str) -> None:
             "--kind",
             "--key-kind",
             dest="key_kind",
-            choices=reissue.KINDS,
+            choices=KINDS,
             default=None,
             help="gost: GOST 34.10-2015 keys in GOST512_*.p12 files, as NCA issues today; "
             "rsa (the default for a code) or ec; a renewal keeps the current key's kind",

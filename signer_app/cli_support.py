@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib.util
 import os
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from .crypto.errors import FileIOError, FileNotFound, InvalidInput
 
@@ -47,4 +49,20 @@ def data_dir_of(args: argparse.Namespace) -> Path:
     return Path(args.data_dir) if getattr(args, "data_dir", None) else default_data_dir()
 
 
-__all__ = ["data_dir_of", "default_data_dir", "password_from", "read_secret_file"]
+def lazy_module(name: str) -> ModuleType:
+    """The module ``name``, imported on its first attribute access (importlib's LazyLoader):
+    what a subcommand needs costs nothing to `qalam --help`."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ModuleNotFoundError(name, name=name)
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module
+
+
+__all__ = ["data_dir_of", "default_data_dir", "lazy_module", "password_from", "read_secret_file"]

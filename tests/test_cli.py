@@ -276,3 +276,37 @@ def test_verify_refuses_a_bad_url_map_with_exit_2(citizen, document, capsys) -> 
     main(["sign", str(document), "-k", str(citizen.path)])
     assert main(["verify", str(document) + ".cms", "--url-map", "nonsense"]) == EXIT_ERROR
     assert "FROM=TO" in capsys.readouterr().err
+
+
+# Loading any of these takes most of a second: `--version` and `--help` must not pay for them.
+HEAVY = ("PySide6", "pyhanko", "pyhanko_certvalidator", "cryptography", "lxml", "signxml")
+_LOADED_HEAVY = """
+import sys, types
+{run}
+loaded = {{name.split(".")[0] for name, module in sys.modules.items()
+          if type(module) is types.ModuleType}}
+print("heavy:" + ",".join(sorted(loaded & set({heavy!r}))))
+"""
+
+
+def _heavy_modules_after(run: str) -> str:
+    """The heavy packages a fresh interpreter has really loaded (not merely registered lazily)
+    after running ``run``."""
+    code = _LOADED_HEAVY.format(run=run, heavy=HEAVY)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout.rsplit("heavy:", 1)[1].strip()
+
+
+@pytest.mark.parametrize("argv", [None, ["--version"], ["--help"], ["reissue", "--help"]])
+def test_version_and_help_load_no_heavy_package(argv: list[str] | None) -> None:
+    run = "import signer_app.cli"
+    if argv is not None:
+        run = f"from signer_app.cli import main\ntry: main({argv!r})\nexcept SystemExit: pass"
+    assert _heavy_modules_after(run) == ""
+
+
+def test_the_reissue_parser_offers_every_kind_the_service_knows() -> None:
+    from signer_app import cli_reissue
+    from signer_app.service import reissue
+
+    assert cli_reissue.KINDS == reissue.KINDS

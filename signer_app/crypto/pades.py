@@ -116,10 +116,15 @@ class _KeySigner(signers.Signer):
     def __init__(self, entry: KeyEntry) -> None:
         certificate = asn1_x509.Certificate.load(entry.certificate_der)
         chain = [_asn1(c) for c in entry.chain]
+        # pyHanko adds the signing certificate itself: in the registry too, it went into the
+        # CMS twice. The root goes into the CMS and the DSS (embed_roots), so the document
+        # timestamp of B-LTA proves it existed: without that, AdES past validation (ETSI EN
+        # 319 102-1; pyHanko's adesverify) finds no usable revocation data for the issuing CA
+        # (the root's CRL in the DSS) and answers INDETERMINATE/NO_POE.
         super().__init__(
             signing_cert=certificate,
-            cert_registry=SimpleCertificateStore.from_certs([certificate, *chain]),  # type: ignore[no-untyped-call]
-            embed_roots=False,
+            cert_registry=SimpleCertificateStore.from_certs(chain),  # type: ignore[no-untyped-call]
+            embed_roots=True,
         )
         self._key = entry.key
 

@@ -168,6 +168,22 @@ def test_create_cades_attached_and_detached_verify(demo):
     assert (shown.origin, shown.kind, shown.documents[0].preview) == (ORIGIN, "cms", "11")
 
 
+def test_a_large_attached_cms_comes_back_whole(demo):
+    """A reply over wire.LARGE_BINARY is encoded in a worker thread (basics: PEM; commonUtils:
+    one base64 line): the CMS still verifies and carries the document byte for byte."""
+    document = bytes(range(256)) * (4 << 10) + b"end"  # 1 MiB and a bit, every byte value
+    data = base64.b64encode(document).decode()
+    api = Api(approve(demo["citizen_sign"]), approve(demo["citizen_sign"]))
+    reply = api(basics(data=data, signingParams={"decode": True, "encapsulate": True}))
+    (signature,) = reply["body"]["result"]
+    assert all(len(line) <= 64 for line in signature.splitlines())
+    assert cms.verify(signature).content == document
+    cades = api(common("createCAdESFromBase64", "PKCS12", "SIGNATURE", data, True))
+    der = base64.b64decode(cades["responseObject"], validate=True)
+    assert cms.verify(der).valid
+    assert cms.verify(der).content == document
+
+
 def test_create_cades_cosigns_an_existing_cms(demo):
     api = Api(approve(demo["citizen_sign"]), approve(demo["ceo_sign"]))
     first = api(common("createCAdESFromBase64", "PKCS12", "SIGNATURE", "MTEK", True))

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from api_helpers import basics
@@ -98,3 +99,66 @@ def test_serve_refuses_a_bad_script(tmp_path, capsys, content):
     script = tmp_path / "s.json"
     script.write_text(content)
     assert main(["serve", "--scripted", str(script), "--data-dir", str(tmp_path)]) == 2
+
+
+def _serve(tmp_path: Path, key: Any, *extra: str) -> tuple[subprocess.Popen[str], int, Path]:
+    """`qalam serve --scripted` approving ``key``, with ``extra`` options; (process, port, root)
+    once it listens."""
+    folder = tmp_path / f"serve-{free_port()}"
+    folder.mkdir()
+    script = folder / "answers.json"
+    script.write_text(json.dumps({"key": str(key.path), "password": key.password}))
+    port = free_port()
+    command = [sys.executable, "-m", "signer_app.cli", "serve", "--scripted", str(script)]
+    command += ["--data-dir", str(folder / "home"), "--port", str(port), *extra]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        if not line or line.startswith("Root certificate to trust:"):
+            break
+    return proc, port, folder / "home" / "tls" / "root.pem"
+
+
+def _sign_once(port: int, root: Path) -> dict[str, Any]:
+    async def scenario() -> dict[str, Any]:
+        context = ssl.create_default_context(cafile=str(root))
+        async with connect(f"wss://127.0.0.1:{port}/", ssl=context) as ws:
+            await ws.recv()
+            await ws.send(json.dumps(basics()))
+            reply: dict[str, Any] = json.loads(await ws.recv())
+            return reply
+
+    return asyncio.run(asyncio.wait_for(scenario(), 20))
+
+
+@pytest.mark.parametrize("reachable", [True, False])
+def test_serve_url_map_sends_revocation_checks_to_the_mapped_ca(
+    demo, bundled_ca, tmp_path, reachable: bool
+) -> None:
+    """The demo certificates name http://127.0.0.1:8080: mapped to the served CA, it says the
+    revoked key is revoked and nothing is signed; mapped to a dead port, the CA cannot be asked
+    and the key stays selectable (with a warning), so the signature is made."""
+    target = bundled_ca.url if reachable else f"http://127.0.0.1:{free_port()}"
+    key = demo["revoked_sign"]
+    proc, port, root = _serve(tmp_path, key, "--url-map", f"http://127.0.0.1:8080={target}")
+    try:
+        reply = _sign_once(port, root)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    if reachable:
+        assert reply == {"status": True, "body": {}}, err
+    else:
+        assert cms.verify(reply["body"]["result"][0]).valid, err
+
+
+def test_serve_refuses_a_bad_url_map(tmp_path, capsys) -> None:
+    script = tmp_path / "s.json"
+    script.write_text("{}")
+    args = ["serve", "--scripted", str(script), "--data-dir", str(tmp_path)]
+    assert main([*args, "--url-map", "127.0.0.1:8080"]) == 2
+    assert "FROM=TO" in capsys.readouterr().err

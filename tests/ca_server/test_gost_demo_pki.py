@@ -106,3 +106,17 @@ def test_add_gost_adds_only_what_is_missing_and_changes_no_other_file(tmp_path: 
     assert [r["id"] for r in fresh] == [r["id"] for r in rows]
     assert demo_pki.add_gost(work) == []
     assert _snapshot(work) == after
+
+
+@pytest.mark.parametrize("purpose", ["auth", "sign"])
+def test_the_gost_citizen_keys_last_as_long_as_the_rsa_citizens(purpose: str) -> None:
+    """Demo keys last ten years whatever the algorithm (demo_pki._LEAF_DAYS: the committed
+    files stay usable; NCA's one year is what the CA itself issues, see test_gost_issuance)."""
+    rows = {row["id"]: row for row in json.loads((CERTS / "demo" / "index.json").read_bytes())}
+
+    def lifetime(row_id: str) -> object:
+        row = rows[row_id]
+        certificate = open_pkcs12(CERTS / row["path"], row["password"]).entry.certificate
+        return certificate.not_valid_after_utc - certificate.not_valid_before_utc
+
+    assert lifetime(f"citizen_gost_{purpose}") == lifetime(f"citizen_{purpose}")

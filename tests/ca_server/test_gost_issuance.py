@@ -3,12 +3,13 @@ refuses GOST requests it cannot trust (bad signature, truncated, wrong key) with
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ca_server import authority
 from ca_server.errors import CaError
@@ -23,6 +24,12 @@ ACTOR = "operator:test"
 def _gost_csr(key: gost.GostPrivateKey | None = None) -> bytes:
     key = key or gost.generate_private_key()
     return csr.build_csr(key.public_key.subject_public_key_info(), key)
+
+
+def _rsa_csr() -> bytes:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    request = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([]))
+    return request.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
 
 def _ec_csr() -> bytes:
@@ -62,6 +69,16 @@ def test_a_gost_pair_is_issued_by_the_gost_ca_and_recorded_under_it(
     assert pair.sign.certificate.subject == pair.auth.certificate.subject
     found = authority.issued_for_key(sqlite_instance.db, sign_key.public_key.key_identifier().hex())
     assert [status.serial for status, _ in found] == [pair.sign.serial]
+
+
+def test_a_gost_pair_lasts_one_year_like_an_rsa_pair(sqlite_instance: Instance) -> None:
+    """NCA issues key files to individuals for one year (KZ_PKI.md), whatever the algorithm."""
+    gost_pair = _pair(sqlite_instance, _gost_csr(), _gost_csr())
+    rsa_pair = _pair(sqlite_instance, _rsa_csr(), _rsa_csr())
+    for issued in (gost_pair.auth, gost_pair.sign, rsa_pair.auth, rsa_pair.sign):
+        certificate = issued.certificate
+        lifetime = certificate.not_valid_after_utc - certificate.not_valid_before_utc
+        assert lifetime == dt.timedelta(days=365), issued.ca
 
 
 def test_a_revoked_gost_certificate_is_in_the_gost_cas_own_gost_signed_crl(

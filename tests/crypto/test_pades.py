@@ -185,7 +185,25 @@ def test_b_lt_adds_a_dss_with_revocation_data_for_the_chain(document, demo, bund
     dss = DocumentSecurityStore.read_dss(reader)
     assert dss.ocsps  # the signer's (and the TSA's) OCSP answers
     assert dss.crls  # the root's CRL, for the issuing CA
+    # The root too: a later document timestamp must prove it existed, or AdES past validation
+    # cannot use the root's CRL (tests/interop/test_pades_pyhanko.py).
+    assert _issuer_root(demo).sha256 in {c.sha256 for c in dss.load_certs()}
     assert [s.sig_object_type for s in reader.embedded_signatures] == ["/Sig"]
+
+
+def _issuer_root(demo) -> asn1_x509.Certificate:
+    """The self-signed end of the demo citizen's chain."""
+    (root,) = [c for c in demo["citizen_sign"].open().chain if c.subject == c.issuer]
+    return asn1_x509.Certificate.load(root.public_bytes(Encoding.DER))
+
+
+def test_the_cms_carries_each_certificate_of_the_chain_once(document, demo) -> None:
+    entry = demo["citizen_sign"].open()
+    out = pades.sign_pdf(document, entry)
+    signed = _reader(out).embedded_regular_signatures[0].signed_data
+    serials = sorted(c.chosen.serial_number for c in signed["certificates"])
+    expected = [entry.certificate, *entry.chain]
+    assert serials == sorted(c.serial_number for c in expected)
 
 
 def test_b_lta_ends_with_a_document_timestamp_over_the_dss(document, demo, bundled_ca) -> None:

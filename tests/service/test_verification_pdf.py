@@ -4,16 +4,25 @@ and the desktop Verify page use."""
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from pades_helpers import encrypted_pdf_bytes, pdf_bytes, with_page_text_changed, write_pdf
+from pyhanko.pdf_utils.reader import PdfFileReader
 from validation_helpers import CERTIFIED_BASE, RunningCa
 
 from signer_app.cli import EXIT_INVALID, EXIT_OK, main
 from signer_app.crypto import pades
 from signer_app.crypto.errors import EncryptedPdf, MalformedPdf
+from signer_app.crypto.keystores import KeyEntry, SoftwareKey
 from signer_app.crypto.validation import INDETERMINATE, TOTAL_FAILED, TOTAL_PASSED
 from signer_app.service.http_fetch import HttpTransport
 from signer_app.service.pdf_signing import tsa_stamp
@@ -97,6 +106,46 @@ def test_a_revoked_signer_does_not_pass(bundled_ca, tmp_path, demo) -> None:
     report = _validate(out.read_bytes(), bundled_ca, tmp_path)
     assert report.indication != TOTAL_PASSED
     assert report.signers[0].revocation.status == "revoked"
+
+
+def _self_made_entry() -> KeyEntry:
+    """A signing key under a root nobody trusts, with that root in its chain: made here, since
+    the point is a CA that is not in the demo PKI."""
+    now = dt.datetime.now(dt.UTC)
+    root_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Self-made test root")])
+
+    def certificate(subject: x509.Name, public: Any, ca: bool) -> x509.Certificate:
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(root_name)
+            .public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .sign(root_key, hashes.SHA256())
+        )
+
+    root = certificate(root_name, root_key.public_key(), ca=True)
+    leaf_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ӨЗІМ ЖАСАДЫМ")])
+    leaf = certificate(leaf_name, key.public_key(), ca=False)
+    return KeyEntry(alias="self-made", certificate=leaf, key=SoftwareKey(key), chain=(root,))
+
+
+def test_a_root_the_pdf_carries_is_not_trusted(bundled_ca, tmp_path) -> None:
+    """Signed PDFs carry their root (pades.py: embed_roots); one nobody trusts stays untrusted."""
+    entry = _self_made_entry()
+    out = pades.sign_pdf(write_pdf(tmp_path), entry)
+    reader = PdfFileReader(io.BytesIO(out.read_bytes()))
+    carried = reader.embedded_regular_signatures[0].signed_data["certificates"]
+    assert entry.chain[0].serial_number in {c.chosen.serial_number for c in carried}
+    report = _validate(out.read_bytes(), bundled_ca, tmp_path / "home")
+    assert (report.indication, report.sub_indication) == (
+        INDETERMINATE,
+        "NO_CERTIFICATE_CHAIN_FOUND",
+    )
 
 
 def test_offline_a_b_t_signature_cannot_be_confirmed(signed, tmp_path) -> None:

@@ -32,7 +32,13 @@ from ...service.prompter import KeyType
 from ...service.signing import KeyQuery, SignResult
 from ..dispatch import Answer, Call
 from ..errors import basics_error, basics_failure
-from ..wire import decode_base64_off_loop, encode_base64, lenient_bool, pem
+from ..wire import (
+    decode_base64_off_loop,
+    encode_base64,
+    encode_base64_off_loop,
+    lenient_bool,
+    pem_off_loop,
+)
 
 NAME = "kz.gov.pki.knca.basics"
 HANDLER_CLASS = "kz.gov.pki.knca.basics.BasicsHandler"  # [I] NCALayer's class name is unknown
@@ -195,9 +201,9 @@ class Basics:
             query, documents, detached=not encapsulate, digested=digested, timestamp=timestamp
         )
         if call.config.basics_cms_pem:
-            out = [pem("CMS", der) for der in result.signatures]
+            out = [await pem_off_loop("CMS", der) for der in result.signatures]
         else:
-            out = [encode_base64(der) for der in result.signatures]
+            out = [await encode_base64_off_loop(der) for der in result.signatures]
         return self._ok(call, out, was_array)
 
     @staticmethod

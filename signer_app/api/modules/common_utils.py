@@ -27,7 +27,13 @@ from ...service.prompter import KNOWN_STORAGES, KeyType
 from ...service.signing import KeyQuery
 from ..dispatch import Answer, Call
 from ..errors import common_message
-from ..wire import decode_base64, decode_base64_off_loop, encode_base64, pem
+from ..wire import (
+    decode_base64,
+    decode_base64_off_loop,
+    encode_base64,
+    encode_base64_off_loop,
+    pem,
+)
 
 NAME = "kz.gov.pki.knca.commonUtils"
 NO_OBJECT = object()  # a success without responseObject (changeLocale)
@@ -162,7 +168,7 @@ async def create_cades_from_base64(call: Call, args: list[Any]) -> object:
     query = _query(call, storage, key_type)  # storage errors first, then the data
     document = await decode_base64_off_loop(data)
     result = await call.service.sign_cms(query, [document], detached=not attached, cosign_cms=True)
-    return encode_base64(result.signatures[0])
+    return await encode_base64_off_loop(result.signatures[0])
 
 
 async def create_cms_signature_from_base64(call: Call, args: list[Any]) -> object:
@@ -174,7 +180,7 @@ async def create_cms_signature_from_base64(call: Call, args: list[Any]) -> objec
     result = await call.service.sign_cms(
         query, [document], detached=not attached, cosign_cms=True, timestamp=True
     )
-    return encode_base64(result.signatures[0])
+    return await encode_base64_off_loop(result.signatures[0])
 
 
 async def create_cades_from_base64_hash(call: Call, args: list[Any]) -> object:
@@ -193,7 +199,7 @@ async def apply_cades_t(call: Call, args: list[Any]) -> object:
     storage, _key_type, data = args
     _query(call, storage)
     stamped = await call.service.timestamp_cms(await decode_base64_off_loop(data), call.origin)
-    return encode_base64(stamped)
+    return await encode_base64_off_loop(stamped)
 
 
 async def create_cades_from_file(call: Call, args: list[Any]) -> object:
@@ -202,7 +208,7 @@ async def create_cades_from_file(call: Call, args: list[Any]) -> object:
     query = _query(call, storage, key_type)
     data = await asyncio.to_thread(_read_local, path)
     result = await call.service.sign_cms(query, [data], detached=not attached, names=[path])
-    return encode_base64(result.signatures[0])
+    return await encode_base64_off_loop(result.signatures[0])
 
 
 async def create_cms_signature_from_file(call: Call, args: list[Any]) -> object:
@@ -213,7 +219,7 @@ async def create_cms_signature_from_file(call: Call, args: list[Any]) -> object:
     result = await call.service.sign_cms(
         query, [data], detached=not attached, names=[path], timestamp=True
     )
-    return encode_base64(result.signatures[0])
+    return await encode_base64_off_loop(result.signatures[0])
 
 
 async def show_file_chooser(call: Call, args: list[Any]) -> object:
