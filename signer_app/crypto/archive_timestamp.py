@@ -284,6 +284,15 @@ def _index_value(token: asn1_cms.ContentInfo) -> bytes:
     return bytes(found[0])
 
 
+def hash_index_of(token_der: bytes) -> HashIndex:
+    """The ATSHashIndexV3 an archive-time-stamp-v3 token carries; MalformedCms or InvalidInput
+    when it has none or it does not parse."""
+    try:
+        return HashIndex.load(_index_value(_load_token(token_der)))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise MalformedCms(f"ats-hash-index-v3: {type(exc).__name__}: {exc}") from None
+
+
 def attach_hash_index(token_der: bytes, index: bytes) -> bytes:
     """The token with ats-hash-index-v3 ``index`` (DER) added to its SignerInfo's unsignedAttrs
     (§5.5.2): the TSA signed the TSTInfo through its signed attributes only, so it still holds."""
@@ -444,8 +453,13 @@ def _check_one(
     try:
         index_der = _index_value(token)
         index = HashIndex.load(index_der)
+    except MalformedCms as error:
+        return ArchiveCheck("v3", token_der, None, f"malformed ({error.detail})")
     except QalamError as error:
         return ArchiveCheck("v3", token_der, None, error.message("en"))
+    except (ValueError, KeyError, TypeError) as exc:  # asn1crypto parses lazily, here
+        problem = f"its token's unsigned attributes are malformed ({type(exc).__name__})"
+        return ArchiveCheck("v3", token_der, None, problem)
     gone = index.missing_from(_index_of(signed, info, index.digest))
     if gone:
         what = ", ".join(gone)
@@ -469,6 +483,7 @@ __all__ = [
     "archive_tokens",
     "attach_hash_index",
     "check_archive_timestamps",
+    "hash_index_of",
     "present_index",
     "stamped_data",
 ]

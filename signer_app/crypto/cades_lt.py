@@ -399,11 +399,10 @@ def _raised(
         for c in checks
         if c.version == "v3" and c.token is None
     ]
+    if broken:
+        signer = replace(signer, warnings=(*signer.warnings, *broken))
     if broken and signer.indication != TOTAL_FAILED:
-        failed = (*signer.warnings, *broken)
-        signer = replace(
-            signer, indication=TOTAL_FAILED, sub_indication="HASH_FAILURE", warnings=failed
-        )
+        signer = replace(signer, indication=TOTAL_FAILED, sub_indication="HASH_FAILURE")
     known = signer.revocation is not None and signer.revocation.status != "unknown"
     if signer.level != "T" or not known:
         return signer
