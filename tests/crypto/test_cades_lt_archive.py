@@ -317,3 +317,14 @@ def test_bad_hash_index_bytes_are_refused_with_a_clear_error() -> None:
         HashIndex.load(b"\x30\x03\x02\x01\x01")
     with pytest.raises(MalformedCms, match="ats-hash-index-v3"):
         HashIndex.load(b"\x04\x00")
+
+
+def test_each_co_signer_gets_its_own_archive_stamp(
+    bundled_ca, citizen_sign, demo, extend, tmp_path
+) -> None:
+    both = cms.cosign(cms.sign(DOCUMENT, citizen_sign), demo["ceo_sign"].open())
+    lta = extend(cms.add_signature_timestamp(both, HttpTsa(bundled_ca.tsa_url).stamp))
+    assert [len(checks) for checks in archive_timestamp.check_archive_timestamps(lta)] == [1, 1]
+    report = offline(lta, tmp_path)
+    assert report.indication == TOTAL_PASSED, [s.warnings for s in report.signers]
+    assert [s.level for s in report.signers] == ["LTA", "LTA"]
