@@ -108,7 +108,7 @@ class HashIndex:
             algorithm = "2.16.840.1.101.3.4.2.1"  # the DEFAULT, id-sha256
             if len(parts) == 4:
                 algorithm = asn1_algos.DigestAlgorithm.load(parts[0][2])["algorithm"].dotted
-            hashes = [tuple(bytes(h.native) for h in _Hashes.load(p[2])) for p in parts[-3:]]
+            hashes = [_octet_strings(tlv) for cls, tag, tlv in parts[-3:]]
         except (ValueError, KeyError, TypeError) as exc:
             raise MalformedCms(f"ats-hash-index-v3: {type(exc).__name__}: {exc}") from None
         return cls(DigestAlgorithm.from_oid(algorithm), hashes[0], hashes[1], hashes[2])
@@ -121,7 +121,8 @@ class HashIndex:
             ("CRL or OCSP response", self.crls, present.crls),
             ("unsigned attribute value", self.unsigned_attr_values, present.unsigned_attr_values),
         ):
-            count = sum(1 for h in listed if h not in set(now))
+            there = set(now)
+            count = sum(1 for h in listed if h not in there)
             if count:
                 gone.append(f"{count} {what}{'s' if count > 1 else ''}")
         return gone
@@ -164,6 +165,20 @@ def _children(der: bytes) -> list[tuple[int, int, bytes]]:
         found.append((cls, tag, contents[pos : pos + size]))
         pos += size
     return found
+
+
+def _octet_strings(sequence: bytes) -> tuple[bytes, ...]:
+    """The values of a SEQUENCE OF OCTET STRING (read by hand: a hash index is read for every
+    archive timestamp of every validation)."""
+    if asn1_parser.parse(sequence)[:3] != (0, 1, 16):
+        raise ValueError("not a SEQUENCE")
+    found = []
+    for cls, tag, tlv in _children(sequence):
+        parsed = asn1_parser.parse(tlv)
+        if (cls, parsed[1], tag) != (0, 0, 4):
+            raise ValueError("a hash is not an OCTET STRING")
+        found.append(bytes(parsed[4]))
+    return tuple(found)
 
 
 def _signer_fields(info: asn1_cms.SignerInfo) -> bytes:
@@ -426,12 +441,11 @@ def check_archive_timestamps(
             missing = error.message("en")
     result = []
     for info, tokens in read:
-        checks = [_check_one(signed, info, *one, digests, missing) for one in tokens]
+        present: dict[DigestAlgorithm, HashIndex] = {}  # the signature now, per hash
+        checks = [_check_one(signed, info, *one, digests, missing, present) for one in tokens]
         # The SET OF unsignedAttrs is re-sorted as DER wants whenever one is added: the
         # stamps' own times give their order.
-        checks.sort(
-            key=lambda c: (c.gen_time is None, c.gen_time or datetime.min.replace(tzinfo=UTC))
-        )
+        checks.sort(key=lambda c: (c.gen_time is None, c.gen_time or _NEVER))
         result.append(tuple(checks))
     return tuple(result)
 
@@ -445,6 +459,7 @@ def _check_one(
     problem: str | None,
     digests: dict[DigestAlgorithm, bytes],
     missing: str | None,
+    present: dict[DigestAlgorithm, HashIndex],
 ) -> ArchiveCheck:
     if token is None or digest is None:
         return ArchiveCheck("v3", token_der, None, problem or "not a timestamp token")
@@ -460,7 +475,9 @@ def _check_one(
     except (ValueError, KeyError, TypeError) as exc:  # asn1crypto parses lazily, here
         problem = f"its token's unsigned attributes are malformed ({type(exc).__name__})"
         return ArchiveCheck("v3", token_der, None, problem)
-    gone = index.missing_from(_index_of(signed, info, index.digest))
+    if index.digest not in present:
+        present[index.digest] = _index_of(signed, info, index.digest)
+    gone = index.missing_from(present[index.digest])
     if gone:
         what = ", ".join(gone)
         problem = f"the archive timestamp covers data that was removed or altered since: {what}"
