@@ -65,15 +65,9 @@ class _Hashes(asn1_core.SequenceOf):  # type: ignore[misc]
     _child_spec = asn1_core.OctetString
 
 
-class _AtsHashIndexV3(asn1_core.Sequence):  # type: ignore[misc]
-    """ATSHashIndexV3 (EN 319 122-1 §5.5.2); hashIndAlgorithm DEFAULT {algorithm id-sha256}."""
-
-    _fields = [
-        ("hash_ind_algorithm", asn1_algos.DigestAlgorithm, {"default": {"algorithm": "sha256"}}),
-        ("certificates_hash_index", _Hashes),
-        ("crls_hash_index", _Hashes),
-        ("unsigned_attr_values_hash_index", _Hashes),
-    ]
+def _sequence(*parts: bytes) -> bytes:
+    """A SEQUENCE around ``parts``, each already DER."""
+    return bytes(asn1_core.Sequence(contents=b"".join(parts)).dump())
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,21 +80,19 @@ class HashIndex:
     unsigned_attr_values: tuple[bytes, ...]
 
     def dump(self) -> bytes:
-        """The DER (hashIndAlgorithm left out when it is SHA-256, as DER's DEFAULT wants)."""
-        value: dict[str, object] = {
-            "certificates_hash_index": _Hashes(list(self.certificates)),
-            "crls_hash_index": _Hashes(list(self.crls)),
-            "unsigned_attr_values_hash_index": _Hashes(list(self.unsigned_attr_values)),
-        }
-        if self.digest is not DigestAlgorithm.SHA256:
-            value["hash_ind_algorithm"] = {"algorithm": self.digest.oid}
-        return bytes(_AtsHashIndexV3(value).dump(force=True))
+        """The DER, hashIndAlgorithm always written (Annex D's ASN.1 has no DEFAULT, and EU DSS
+        puts SHA-256's back when it rebuilds an index to recompute the imprint), its parameters
+        absent as DSS and Bouncy Castle write them."""
+        algorithm = _sequence(asn1_core.ObjectIdentifier(self.digest.oid).dump())
+        lists = (self.certificates, self.crls, self.unsigned_attr_values)
+        return _sequence(algorithm, *(_Hashes(list(hashes)).dump(force=True) for hashes in lists))
 
     @classmethod
     def load(cls, der: bytes) -> HashIndex:
         """An ATSHashIndexV3 read from DER; MalformedCms when it is not one."""
-        # hashIndAlgorithm and certificatesHashIndex are both SEQUENCEs, so an absent algorithm
-        # shows only in the count of elements (a tag-driven decoder, asn1crypto's, misreads it).
+        # Read with or without hashIndAlgorithm (§5.5.2's text has it DEFAULT id-sha256): it and
+        # certificatesHashIndex are both SEQUENCEs, so an absent one shows only in the count of
+        # elements (a tag-driven decoder, asn1crypto's, misreads it).
         try:
             parts = _children(der)
             if asn1_parser.parse(der)[:3] != (0, 1, 16) or len(parts) not in (3, 4):

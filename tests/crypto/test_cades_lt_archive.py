@@ -14,6 +14,7 @@ from asn1crypto import core as asn1_core
 from validation_helpers import RunningCa
 
 from signer_app.crypto import archive_timestamp, cades_lt, cms, tsp
+from signer_app.crypto.algorithms import DigestAlgorithm
 from signer_app.crypto.archive_timestamp import (
     ID_ARCHIVE_TIMESTAMP_V3,
     ID_ATS_HASH_INDEX_V3,
@@ -310,6 +311,15 @@ def test_the_v2_style_stamp_of_earlier_releases_still_validates(
     assert report.indication == TOTAL_PASSED, report.signers[0].warnings
     assert report.signers[0].level == "LTA"
     assert len(report.signers[0].timestamps) == 2
+
+
+def test_the_hash_index_names_its_hash_and_one_that_does_not_means_sha256() -> None:
+    index = HashIndex(DigestAlgorithm.SHA256, (b"\x01" * 32,), (), (b"\x02" * 32,))
+    # Annex D's ASN.1 has no DEFAULT and EU DSS rebuilds the index with it: always written,
+    # as an AlgorithmIdentifier without parameters.
+    assert index.dump()[2:15] == bytes.fromhex("300b0609608648016503040201")
+    assert HashIndex.load(index.dump()) == index
+    assert HashIndex.load(bytes.fromhex("3006300030003000")).digest is DigestAlgorithm.SHA256
 
 
 def test_bad_hash_index_bytes_are_refused_with_a_clear_error() -> None:
