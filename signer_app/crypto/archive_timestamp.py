@@ -1,4 +1,4 @@
-"""CAdES archive-time-stamp-v3 (ETSI EN 319 122-1 V1.1.1 §5.5.2 and §5.5.3): write, renew, check.
+"""CAdES archive-time-stamp-v3 (ETSI EN 319 122-1 V1.1.1+ §5.5.2 and §5.5.3): write, renew, check.
 
 An archive-time-stamp-v3 (id-aa-ets-archiveTimestampV3, 0.4.0.1733.2.4) is an unsigned attribute
 of the SignerInfo it archives. Its value is an RFC 3161 TimeStampToken whose own SignerInfo
@@ -16,8 +16,8 @@ The token's messageImprint is the hash (the token's own algorithm) of, in this o
 3. the TLVs of the archived SignerInfo's version, sid, digestAlgorithm, signedAttrs,
    signatureAlgorithm and signature, as encoded, in their order;
 4. the DER of the ATSHashIndexV3 the token carries.
-(The brief spoke of "eContent" in item 2: EN 319 122-1 §5.5.3 item 2 takes its *hash*, which is
-what makes a detached signature's stamp computable from a stream.)
+Item 2 is the content's hash, not the content (TS 101 733's archive-time-stamp-v2 took eContent
+itself): so a detached signature's stamp is computed from a stream, and a verifier needs the data.
 
 So evidence added later (certificates, OCSP responses, CRLs, a further archive timestamp) does not
 break an earlier stamp: it is simply not in that stamp's index. Removing or altering anything an
