@@ -338,3 +338,19 @@ def test_each_co_signer_gets_its_own_archive_stamp(
     report = offline(lta, tmp_path)
     assert report.indication == TOTAL_PASSED, [s.warnings for s in report.signers]
     assert [s.level for s in report.signers] == ["LTA", "LTA"]
+
+
+def test_a_gost_signature_gets_an_archive_stamp_and_validates_lta(
+    bundled_ca, demo, extend, tmp_path
+) -> None:
+    # The signer hashes with GOST 34.11-2015; the archive stamp with SHA-256 (its TSA's).
+    document = tmp_path / "contract.txt"
+    document.write_bytes(DOCUMENT)
+    signed = cms.sign(DOCUMENT, demo["citizen_gost_sign"].open(), detached=True)
+    stamped = cms.add_signature_timestamp(signed, HttpTsa(bundled_ca.tsa_url).stamp)
+    with pytest.raises(InvalidInput, match="not what the signature covers"):
+        extend(stamped, content=b"another document")
+    lta = extend(stamped, content=document)
+    report = offline(lta, tmp_path, document)
+    assert report.indication == TOTAL_PASSED, report.signers[0].warnings
+    assert report.signers[0].level == "LTA"
