@@ -1,4 +1,4 @@
-"""`qalam`: the command line front door (keys, sign, verify, demo, serve).
+"""`qalam`: the command line front door (keys, sign, extend, verify, demo, serve).
 
 Exit statuses: 0 done (for `verify`: the verdict is TOTAL_PASSED), 1 a signature is not valid
 (`verify`: TOTAL_FAILED, or INDETERMINATE: it cannot be confirmed, e.g. revocation unknown or no
@@ -170,6 +170,8 @@ def cmd_sign(args: argparse.Namespace) -> int:
         signed = xmldsig.sign_xml(_read_input(args.input), entry).encode("utf-8")
         _write_output(output, signed)
     else:
+        # A detached signature's data, for an archive timestamp (b-lta) to hash in.
+        content: Path | bytes | None = None
         if args.hash:
             der = cms.sign_digest(_parse_hash(_read_input(args.input)), entry)
         elif args.detached and args.input != "-":
@@ -178,8 +180,11 @@ def cmd_sign(args: argparse.Namespace) -> int:
                     der = cms.sign_stream(stream, entry)
             except FileNotFoundError:
                 raise FileNotFound(args.input, path=args.input) from None
+            content = src
         else:
-            der = cms.sign(_read_input(args.input), entry, detached=args.detached)
+            data = _read_input(args.input)
+            der = cms.sign(data, entry, detached=args.detached)
+            content = data if args.detached else None
         if tsa is not None:
             der = cms.add_signature_timestamp(der, tsa.stamp)
         if args.level and tsa is not None:
@@ -191,6 +196,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
                 "lt" if args.level == "b-lt" else "lta",
                 data_dir=_data_dir(args),
                 stamp=tsa.stamp,
+                content=content,
                 rewrites=parse_rewrites(args.url_map or ()),
             )
         _write_output(output, _pem("CMS", der) if args.pem else der)
@@ -221,6 +227,46 @@ def _sign_pdf(args: argparse.Namespace) -> int:
     )
     print(f"Signed: {out}", file=sys.stderr)
     return EXIT_OK
+
+
+def cmd_extend(args: argparse.Namespace) -> int:
+    """Raise a CMS to CAdES-LT or LTA, or renew an LTA with a further archive timestamp; the
+    result goes atomically to -o, which may not be the input."""
+    from .crypto.atomicfile import atomic_write
+    from .crypto.revocation import parse_rewrites
+    from .service.tsa_client import HttpTsa
+    from .service.verification import extend_to_long_term
+
+    level = _LEVEL_ALIASES.get(args.level, args.level)
+    target = Path(args.output)
+    if args.signed != "-" and _same_file(Path(args.signed), target):
+        raise InvalidInput(args.output, reason="-o must not be the input: it is kept as it was")
+    if args.data is not None and not Path(args.data).is_file():
+        raise FileNotFound(args.data, path=args.data)
+    signed = cms.load(_read_input(args.signed))
+    tsa = HttpTsa(args.tsa)
+    # An LT needs a signature timestamp (T) first; a signature that has one keeps it.
+    signed = cms.add_signature_timestamp(signed, tsa.stamp)
+    der = extend_to_long_term(
+        signed,
+        "lt" if level == "b-lt" else "lta",
+        data_dir=_data_dir(args),
+        stamp=tsa.stamp,
+        content=Path(args.data) if args.data else None,
+        rewrites=parse_rewrites(args.url_map or ()),
+    )
+    atomic_write(target, _pem("CMS", der) if args.pem else der, mode=0o644)
+    print(f"Extended to {level.upper()}: {target}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    if one.resolve() == other.resolve():
+        return True
+    try:
+        return one.exists() and other.exists() and one.samefile(other)
+    except OSError:
+        return False
 
 
 def _pem(label: str, der: bytes) -> bytes:
@@ -818,6 +864,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sign.add_argument("--xades", choices=["bes", "t"], help="XML: XAdES-BES, or XAdES-T with --tsa")
     sign.set_defaults(func=cmd_sign)
+
+    extend = sub.add_parser(
+        "extend",
+        help="add long-term evidence to a CMS: b-lt, or b-lta (again on an LTA: renewal)",
+    )
+    extend.add_argument("signed", help="the CMS signature ('-' for standard input)")
+    extend.add_argument("-o", "--output", required=True, help="where to write (not the input)")
+    extend.add_argument("--data", help="the original file, for a detached signature (b-lta)")
+    extend.add_argument(
+        "--level", choices=["b-lt", "b-lta", "lt", "lta"], default="b-lta", help="(b-lta)"
+    )
+    extend.add_argument(
+        "--tsa", metavar="URL", default=DEFAULT_TSA_URL, help=f"RFC 3161 TSA ({DEFAULT_TSA_URL})"
+    )
+    extend.add_argument(
+        "--url-map",
+        action="append",
+        metavar="FROM=TO",
+        help="fetch URLs starting with FROM from TO instead (a CA served elsewhere)",
+    )
+    extend.add_argument("--data-dir", help="where the trust store lives (else $QALAM_HOME)")
+    extend.add_argument("--pem", action="store_true", help="PEM instead of DER")
+    extend.set_defaults(func=cmd_extend)
 
     verify = sub.add_parser(
         "verify",

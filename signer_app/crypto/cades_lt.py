@@ -6,16 +6,14 @@ responses (RevocationInfoChoice ``other``, id-ri-ocsp-response, RFC 5940) and CR
 ``certificates`` and ``crls`` are not signed, so adding them leaves every signature intact; the
 SignedData's version becomes 5 as RFC 5652 §5.1 wants when an ``other`` revocation entry is there.
 
-LTA: an archive timestamp over the whole signature as it stands. This is the *simpler* form
-allowed by the brief, not ETSI's archive-time-stamp-v3: the unsigned attribute
-``id-aa-ets-archiveTimestampV2`` (1.2.840.113549.1.9.16.2.48) holds a token whose imprint is
-SHA-256 over the concatenation of (see ``archive_imprint_data``)
-the encapsulated content's octets (empty when detached), the DER of ``certificates`` and ``crls``
-as stored, and each SignerInfo's DER *without* its archive timestamp attributes. What is missing
-against ATSv3: no ats-hash-index-v3 (so certificates or revocation data added after the archive
-timestamp invalidate it rather than being listed), the detached content is not hashed in (a
-detached LTA protects the signature and its evidence, not the data, which its own signature
-covers), and renewal (a second archive timestamp over the first) is not written yet.
+LTA: archive-time-stamp-v3 with its ats-hash-index-v3 (ETSI EN 319 122-1 §5.5.2-5.5.3), written,
+renewed and checked in archive_timestamp.py; ``with_long_term_levels`` here raises a report's
+levels. Our earlier releases wrote a simpler archive timestamp, still read here: the attribute
+``id-aa-ets-archiveTimestampV2`` (1.2.840.113549.1.9.16.2.48) holding a token whose imprint is
+SHA-256 over the concatenation of (``archive_imprint_data``) the encapsulated content's octets
+(empty when detached), the DER of ``certificates`` and ``crls`` as stored, and each SignerInfo's
+DER without its archive timestamp attributes. Any evidence added after it breaks it (it has no
+hash index); ``add_archive_timestamp_v2`` still writes it, for the back-compatibility tests only.
 
 Hand-built over asn1crypto because no maintained Python library adds CAdES-LT/LTA data to an
 existing CMS (pyHanko does this for PDF only). The network stays out: collecting uses the
@@ -35,15 +33,26 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from cryptography import x509
 
-from . import cms, tsp
-from .errors import MalformedCms
+from . import archive_timestamp, cms, tsp
+from .archive_timestamp import (
+    ID_ARCHIVE_TIMESTAMP_V2,
+    ID_ARCHIVE_TIMESTAMP_V3,
+    ArchiveCheck,
+    Content,
+    add_archive_timestamp,
+)
+from .errors import MalformedCms, QalamError
 
 # The validator's own path building and TSA checks, reused so that collecting the data and
 # judging an archive timestamp follow exactly the rules validation follows.
 from .validation import (
     OFFLINE,
+    TOTAL_FAILED,
+    TOTAL_PASSED,
     Fetching,
+    Indication,
     Level,
+    SignerReport,
     TimestampReport,
     ValidationPolicy,
     ValidationReport,
@@ -51,9 +60,10 @@ from .validation import (
     _Run,
 )
 
-ID_ARCHIVE_TIMESTAMP_V2 = "1.2.840.113549.1.9.16.2.48"
 _ID_SIGNATURE_TIME_STAMP = "1.2.840.113549.1.9.16.2.14"
 Stamp = Callable[[bytes], bytes]
+# Unsigned attributes holding a TimeStampToken whose TSA's path LT data must cover.
+_TIMESTAMP_ATTRIBUTES = (_ID_SIGNATURE_TIME_STAMP, ID_ARCHIVE_TIMESTAMP_V2, ID_ARCHIVE_TIMESTAMP_V3)
 
 
 @dataclass(frozen=True)
@@ -109,7 +119,7 @@ def _tsa_certificates(signed: asn1_cms.SignedData) -> list[x509.Certificate]:
         if not _present(unsigned):
             continue
         for attribute in unsigned:
-            if attribute["type"].dotted not in (_ID_SIGNATURE_TIME_STAMP, ID_ARCHIVE_TIMESTAMP_V2):
+            if attribute["type"].dotted not in _TIMESTAMP_ATTRIBUTES:
                 continue
             for value in attribute["values"]:
                 token = asn1_cms.ContentInfo.load(value.dump())["content"]
@@ -247,9 +257,9 @@ def archive_imprint_data(signature: bytes | str) -> bytes:
     return b"".join(parts)
 
 
-def add_archive_timestamp(signature: bytes | str, stamp: Stamp) -> bytes:
-    """The CMS with an archive timestamp (unsigned attribute of every SignerInfo) over
-    ``archive_imprint_data``; ``stamp`` gets its SHA-256 digest (cms.Stamp's shape)."""
+def add_archive_timestamp_v2(signature: bytes | str, stamp: Stamp) -> bytes:
+    """What earlier releases wrote for LTA (see the module's text), kept to test that it is still
+    read: an archiveTimestampV2-style token over ``archive_imprint_data`` in every SignerInfo."""
     signed = _load(signature)
     data = archive_imprint_data(signature)
     token = stamp(hashlib.sha256(data).digest())
@@ -268,27 +278,36 @@ def add_archive_timestamp(signature: bytes | str, stamp: Stamp) -> bytes:
 
 
 def archive_timestamp_tokens(signature: bytes | str) -> list[bytes]:
-    """The archive timestamp tokens of a CMS (from its first SignerInfo that has any)."""
+    """The archive timestamp tokens (v3, then our earlier v2) of the first SignerInfo that has
+    any."""
     signed = _load(signature)
     for info in signed["signer_infos"]:
-        unsigned = info["unsigned_attrs"]
-        if not _present(unsigned):
-            continue
-        tokens = [
-            value.dump()
-            for attribute in unsigned
-            if attribute["type"].dotted == ID_ARCHIVE_TIMESTAMP_V2
-            for value in attribute["values"]
-        ]
+        tokens = _tokens_of(info, ID_ARCHIVE_TIMESTAMP_V3) + _tokens_of(
+            info, ID_ARCHIVE_TIMESTAMP_V2
+        )
         if tokens:
             return tokens
     return []
 
 
+def _tokens_of(info: asn1_cms.SignerInfo, kind: str) -> list[bytes]:
+    unsigned = info["unsigned_attrs"]
+    if not _present(unsigned):
+        return []
+    return [
+        bytes(value.dump())
+        for attribute in unsigned
+        if attribute["type"].dotted == kind
+        for value in attribute["values"]
+    ]
+
+
 __all__ = [
     "ID_ARCHIVE_TIMESTAMP_V2",
+    "ID_ARCHIVE_TIMESTAMP_V3",
     "ValidationData",
     "add_archive_timestamp",
+    "add_archive_timestamp_v2",
     "add_validation_data",
     "archive_imprint_data",
     "archive_timestamp_tokens",
@@ -308,42 +327,112 @@ def with_long_term_levels(
     anchors: Sequence[x509.Certificate],
     intermediates: Sequence[x509.Certificate] = (),
     fetching: Fetching = OFFLINE,
+    content: Content = None,
 ) -> ValidationReport:
-    """``report`` (validate_cms of ``signature``) with each level-T signer raised to LT when the
-    signature carries revocation data and the signer's status is known, and to LTA when an
-    archive timestamp also stamps the signature as it stands and its TSA validates."""
+    """``report`` (validate_cms of ``signature``; ``content``: a detached signature's data) with
+    each level-T signer raised to LT when the signature carries revocation data and the
+    signer's status is known, and to LTA when it has archive timestamps and every one holds
+    and its TSA validates. An archive-time-stamp-v3 whose hash index or imprint no longer
+    matches means the sealed signature was altered: that signer is TOTAL_FAILED, HASH_FAILURE."""
     data = embedded_validation_data(signature)
     if not data.has_revocation_data:
         return report
-    tokens = archive_timestamp_tokens(signature)
-    archive: list[TimestampReport] = []
-    if tokens:
-        carried = [x509.load_der_x509_certificate(d) for d in data.certificates]
-        run = _Run(
-            anchors,
-            [*carried, *intermediates],
-            report.policy,
-            fetching,
-            report.validation_time,
-            data.ocsp_responses,
-            data.crls,
-        )
-        imprint = archive_imprint_data(signature)
-        archive = [run._tsa_check(*run._token(token, imprint)) for token in tokens]
-    signers = []
-    for signer in report.signers:
-        known = signer.revocation is not None and signer.revocation.status != "unknown"
-        if signer.level != "T" or not known:
-            signers.append(signer)
-            continue
-        level: Level = "LTA" if any(stamp.valid for stamp in archive) else "LT"
-        notes = [f"an archive timestamp is not valid ({s.problem})" for s in archive if not s.valid]
-        signers.append(
-            replace(
-                signer,
-                level=level,
-                timestamps=(*signer.timestamps, *archive),
-                warnings=(*signer.warnings, *notes),
-            )
-        )
-    return replace(report, signers=tuple(signers))
+    signed = _load(signature)
+    infos = list(signed["signer_infos"])
+    has_archive = any(
+        _tokens_of(i, ID_ARCHIVE_TIMESTAMP_V3) or _tokens_of(i, ID_ARCHIVE_TIMESTAMP_V2)
+        for i in infos
+    )
+    if not has_archive:
+        return replace(report, signers=tuple(_raised(s, ()) for s in report.signers))
+    v3 = archive_timestamp.check_archive_timestamps(signature, content)
+    legacy = _legacy_checks(signature, infos)
+    carried = [x509.load_der_x509_certificate(d) for d in data.certificates]
+    run = _Run(
+        anchors,
+        [*carried, *intermediates],
+        report.policy,
+        fetching,
+        report.validation_time,
+        data.ocsp_responses,
+        data.crls,
+    )
+    # validate_cms reports the SignerInfos in their order.
+    signers = tuple(
+        _raised(signer, (*v3[n], *legacy[n]), run) if n < len(infos) else signer
+        for n, signer in enumerate(report.signers)
+    )
+    indication, sub = _overall(signers)
+    return replace(report, indication=indication, sub_indication=sub, signers=signers)
+
+
+def _legacy_checks(
+    signature: bytes | str, infos: list[asn1_cms.SignerInfo]
+) -> list[tuple[ArchiveCheck, ...]]:
+    """Our earlier releases' archive timestamps, each checked over ``archive_imprint_data``."""
+    found: list[tuple[ArchiveCheck, ...]] = []
+    imprint: bytes | None = None
+    for info in infos:
+        checks = []
+        for token_der in _tokens_of(info, ID_ARCHIVE_TIMESTAMP_V2):
+            imprint = archive_imprint_data(signature) if imprint is None else imprint
+            token, problem = _checked(token_der, imprint)
+            checks.append(ArchiveCheck("v2", token_der, token, problem))
+        found.append(tuple(checks))
+    return found
+
+
+def _checked(token_der: bytes, data: bytes) -> tuple[tsp.TimeStampToken | None, str | None]:
+    try:
+        return tsp.verify_token(token_der, data), None
+    except QalamError as error:
+        return None, error.message("en")
+
+
+def _raised(
+    signer: SignerReport, checks: Sequence[ArchiveCheck], run: _Run | None = None
+) -> SignerReport:
+    """One signer after its archive timestamps ``checks`` (oldest v3 first): TOTAL_FAILED when
+    a v3 one no longer holds; else LT, or LTA when every one holds and its TSA validates."""
+    broken = [
+        f"an archive timestamp does not hold: {c.problem}"
+        for c in checks
+        if c.version == "v3" and c.token is None
+    ]
+    if broken:
+        signer = replace(signer, warnings=(*signer.warnings, *broken))
+    if broken and signer.indication != TOTAL_FAILED:
+        signer = replace(signer, indication=TOTAL_FAILED, sub_indication="HASH_FAILURE")
+    known = signer.revocation is not None and signer.revocation.status != "unknown"
+    if signer.level != "T" or not known:
+        return signer
+    stamps: list[TimestampReport] = []
+    notes: list[str] = []
+    for check in checks:
+        if check.token is None:
+            stamps.append(TimestampReport(None, False, None, problem=check.problem))
+            if check.version == "v2":
+                notes.append(f"an archive timestamp is not valid ({check.problem})")
+        elif run is not None:
+            stamp = run._tsa_check(check.token, None)
+            stamps.append(stamp)
+            if not stamp.valid:
+                notes.append(f"an archive timestamp is not valid ({stamp.problem})")
+    level: Level = "LTA" if stamps and all(s.valid for s in stamps) else "LT"
+    return replace(
+        signer,
+        level=level,
+        timestamps=(*signer.timestamps, *stamps),
+        warnings=(*signer.warnings, *notes),
+    )
+
+
+def _overall(signers: Sequence[SignerReport]) -> tuple[Indication, str | None]:
+    """The document's verdict from its signers' (validation._report's rule)."""
+    if not signers:
+        return TOTAL_FAILED, "FORMAT_FAILURE"
+    if all(s.indication == TOTAL_PASSED for s in signers):
+        return TOTAL_PASSED, None
+    worst = next((s for s in signers if s.indication == TOTAL_FAILED), None)
+    worst = worst or next(s for s in signers if s.indication != TOTAL_PASSED)
+    return worst.indication, worst.sub_indication

@@ -78,12 +78,15 @@ def validate_file(
         )
         if not embedded.has_revocation_data:
             return report
+        if stream is not None:
+            stream.seek(0)  # read again: an archive-time-stamp-v3 covers the data's hash too
         return cades_lt.with_long_term_levels(
             report,
             signed,
             anchors=every_anchor,
             intermediates=every_intermediate,
             fetching=fetching,
+            content=stream if stream is not None else data,
         )
 
     if looks_like_pdf(signed):
@@ -130,13 +133,17 @@ def extend_to_long_term(
     *,
     data_dir: Path,
     stamp: cms.Stamp | None = None,
+    content: Path | bytes | None = None,
     anchors: Sequence[x509.Certificate] = (),
     timeout: float = DEFAULT_TIMEOUT,
     rewrites: Mapping[str, str] | None = None,
 ) -> bytes:
     """A CAdES-T made CAdES-LT ("lt": the chains and revocation data fetched now, embedded) or
-    LTA ("lta": LT plus an archive timestamp from ``stamp``), trusting the store of
-    ``data_dir`` plus ``anchors``. Raises InvalidInput for another level or a missing TSA."""
+    LTA ("lta": LT plus an archive-time-stamp-v3 from ``stamp``), trusting the store of
+    ``data_dir`` plus ``anchors``. On an LTA this is the renewal: the earlier archive tokens'
+    TSA paths and revocation data go in first, then a further archive timestamp covers them.
+    A detached signature's ``content`` (a path is streamed) is needed for "lta". Raises
+    InvalidInput for another level, a missing TSA or missing or other data."""
     if level not in ("lt", "lta"):
         raise InvalidInput(level, reason="the long-term level is lt or lta")
     if level == "lta" and stamp is None:
@@ -150,9 +157,17 @@ def extend_to_long_term(
         fetching=fetching,
     )
     extended = cades_lt.add_validation_data(signed, data)
-    if level == "lta" and stamp is not None:
-        extended = cades_lt.add_archive_timestamp(extended, stamp)
-    return extended
+    if level != "lta" or stamp is None:
+        return extended
+    if not isinstance(content, Path):
+        return cades_lt.add_archive_timestamp(extended, stamp, content)
+    try:
+        with content.open("rb") as stream:
+            return cades_lt.add_archive_timestamp(extended, stamp, stream)
+    except FileNotFoundError:
+        raise FileNotFound(str(content), path=str(content)) from None
+    except IsADirectoryError:
+        raise FileIOError("is a folder", path=str(content)) from None
 
 
 def check_certificate(
