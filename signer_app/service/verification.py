@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 from cryptography import x509
 
-from ..crypto import cades_lt, cms
+from ..crypto import cades_lt, cms, xades_lt
 from ..crypto.errors import FileIOError, FileNotFound, InvalidInput, QalamError
 from ..crypto.revocation import RevocationCache, RevocationStatus
 from ..crypto.validation import (
@@ -19,7 +19,6 @@ from ..crypto.validation import (
     ValidationReport,
     certificate_status,
     validate_cms,
-    validate_xml,
 )
 from .http_fetch import HttpTransport
 from .trust_store import TrustStore
@@ -98,7 +97,8 @@ def validate_file(
             fetching=fetching,
         )
     if looks_like_xml(signed):
-        return validate_xml(
+        # XAdES-LT/LTA's embedded data and archive timestamps on top of validate_xml's checks.
+        return xades_lt.validate_xades(
             signed,
             anchors=every_anchor,
             intermediates=every_intermediate,
