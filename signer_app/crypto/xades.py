@@ -17,7 +17,8 @@ Written by hand over xmldsig.py's pieces rather than with signxml's XAdESSigner 
 The XAdES signature is written compact (no whitespace between its elements): the
 NCALayer-compatible layout stays the default for portals (xmldsig.sign_xml); XAdES is opt-in.
 Core verification (both references, the signature value) stays in xmldsig.verify_xml, which
-xmlsec1 agrees with; ``inspect`` adds what XAdES says on top.
+xmlsec1 agrees with; ``inspect`` adds what XAdES says on top. XAdES-LT and LTA (validation data
+and archive timestamps added to a ``Draft`` before it is serialized) are in xades_lt.py.
 """
 
 from __future__ import annotations

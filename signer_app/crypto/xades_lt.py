@@ -75,6 +75,9 @@ LongTermLevel = Literal["lt", "lta"]
 NS = {"ds": DS_NS, "xades": XADES_NS, "xades141": XADES141_NS}
 _UNSIGNED = "xades:UnsignedProperties/xades:UnsignedSignatureProperties"
 _DEFAULT_POLICY = ValidationPolicy()
+# Each archive timestamp re-canonicalizes the whole signed document: a document stuffed with
+# them must not cost minutes. Renewals come every few years; this many is centuries.
+MAX_ARCHIVE_TIMESTAMPS = 16
 _STAMP_PATH = (
     f"ds:Object/xades:QualifyingProperties/{_UNSIGNED}/xades:SignatureTimeStamp"
     "/xades:EncapsulatedTimeStamp"
@@ -421,7 +424,11 @@ def _archive_reports(
     if unsigned is None:
         return []
     reports = []
-    for archive in unsigned.iterfind("xades141:ArchiveTimeStamp", NS):
+    archives = list(unsigned.iterfind("xades141:ArchiveTimeStamp", NS))
+    if len(archives) > MAX_ARCHIVE_TIMESTAMPS:
+        problem = f"more than {MAX_ARCHIVE_TIMESTAMPS} archive timestamps: none is checked"
+        return [TimestampReport(None, False, None, problem=problem)]
+    for archive in archives:
         token = _base64(archive.find("xades:EncapsulatedTimeStamp", NS))
         data = archive_input(tree, signature, archive)
         if token is None or data is None:

@@ -229,3 +229,16 @@ def test_bad_levels_are_refused(bundled_ca, citizen_sign) -> None:
             stamp=HttpTsa(bundled_ca.tsa_url).stamp,
             anchors=demo_anchors(),
         )
+
+
+def test_a_document_stuffed_with_archive_timestamps_is_not_checked_at_length(
+    long_term, citizen_sign, tmp_path
+) -> None:
+    lta = long_term(citizen_sign, "lta")
+    found = re.search(r"<xades141:ArchiveTimeStamp .*?</xades141:ArchiveTimeStamp>", lta)
+    assert found is not None
+    copies = found.group(0) * (xades_lt.MAX_ARCHIVE_TIMESTAMPS + 1)
+    stuffed = lta[: found.start()] + copies + lta[found.end() :]
+    signer = offline(stuffed, tmp_path).signers[0]
+    assert signer.level == "LT"
+    assert any("archive timestamps: none is checked" in w for w in signer.warnings)
