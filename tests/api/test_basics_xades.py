@@ -5,8 +5,10 @@ dialog, and over a real wss connection an LTA comes back that validates offline 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import ssl
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +21,16 @@ from signer_app.api.dispatch import Dispatcher
 from signer_app.api.server import ApiServer, ServerConfig
 from signer_app.api.tls import ensure_tls
 from signer_app.crypto import xades, xmldsig
+from signer_app.crypto.identity import identity_of
 from signer_app.crypto.validation import TOTAL_PASSED
 from signer_app.service.key_status import RevocationChecker, TrustedCas
-from signer_app.service.prompter import ScriptedPrompter
+from signer_app.service.prompter import (
+    DocumentView,
+    KeyView,
+    ScriptedPrompter,
+    SignRequestView,
+    TerminalPrompter,
+)
 from signer_app.service.signing import SigningService
 from signer_app.service.tsa_client import HttpTsa
 from signer_app.service.verification import validate_file
@@ -133,3 +142,27 @@ def test_xades_over_a_real_websocket_validates_offline(
     )
     assert report.signers[0].level == reached, report.signers[0].warnings
     assert report.indication == TOTAL_PASSED
+
+
+def test_the_terminal_confirmation_names_the_xades_level(demo, monkeypatch) -> None:
+    out = io.StringIO()
+    terminal = TerminalPrompter(out)
+    entry = demo["citizen_sign"].open()
+    key = KeyView(str(demo["citizen_sign"].path), entry.alias, identity_of(entry.certificate))
+    view = SignRequestView(
+        "https://portal.example.kz",
+        "xml",
+        (DocumentView.of(XML.encode(), "xml"),),
+        key,
+        signature_format="XAdES-LT",
+    )
+
+    async def refuse(prompt: str, secret: bool = False) -> str:
+        return "no"
+
+    monkeypatch.setattr(TerminalPrompter, "_ask", staticmethod(refuse))
+    assert asyncio.run(terminal.confirm(view)) is False
+    assert "Signature: XAdES-LT" in out.getvalue()
+    plain = io.StringIO()
+    asyncio.run(TerminalPrompter(plain).confirm(replace(view, signature_format=None)))
+    assert "Signature:" not in plain.getvalue()
