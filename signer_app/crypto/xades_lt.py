@@ -147,8 +147,8 @@ def collect_validation_data(
 # -- writing ------------------------------------------------------------------------------------
 
 
-def _xa(parent: etree._Element, name: str, ns: str = XADES_NS, **attrib: str) -> etree._Element:
-    return etree.SubElement(parent, f"{{{ns}}}{name}", attrib)
+def _xa(parent: etree._Element, name: str) -> etree._Element:
+    return etree.SubElement(parent, f"{{{XADES_NS}}}{name}")
 
 
 def _values(parent: etree._Element, data: ValidationData) -> None:
