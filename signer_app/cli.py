@@ -140,7 +140,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
     if args.xades and args.format != "xml":
         raise InvalidInput("--xades", reason="--xades is for XML signatures (-f xml)")
     if args.level and args.format != "cms":
-        reason = "--level is for CMS and PDF signatures (XML: --xades bes|t)"
+        reason = "--level is for CMS and PDF signatures (XML: --xades bes|t|lt|lta)"
         raise InvalidInput("--level", reason=reason)
     if args.level == "b-b":
         args.level = None
@@ -148,19 +148,34 @@ def cmd_sign(args: argparse.Namespace) -> int:
         raise InvalidInput("--tsa", reason="B-T needs a timestamp (--tsa)")
     elif args.level == "b-t":
         args.level = None  # a signature timestamp is all B-T adds
+    stamped_xades = args.xades in ("t", "lt", "lta")
     if args.tsa:
-        if args.format != "cms" and args.xades != "t":
-            reason = "timestamps (--tsa) are for CMS signatures and XAdES-T (--xades t)"
+        if args.format != "cms" and not stamped_xades:
+            reason = "timestamps (--tsa) are for CMS signatures and XAdES-T/LT/LTA (--xades t)"
             raise InvalidInput("--tsa with xml", reason=reason)
         from .service.tsa_client import HttpTsa
 
         tsa = HttpTsa(args.tsa)
-    if (args.xades == "t" or args.level) and tsa is None:
-        raise InvalidInput("--tsa", reason="XAdES-T and CAdES-LT/LTA need a timestamp (--tsa)")
+    if (stamped_xades or args.level) and tsa is None:
+        reason = "XAdES-T/LT/LTA and CAdES-LT/LTA need a timestamp (--tsa)"
+        raise InvalidInput("--tsa", reason=reason)
     entry = _open_key(args)
     src = Path(args.input)
     output = args.output or str(_default_output(src, args.format, args.detached or args.hash))
-    if args.format == "xml" and args.xades:
+    if args.format == "xml" and args.xades in ("lt", "lta") and tsa is not None:
+        from .crypto.revocation import parse_rewrites
+        from .service.verification import sign_xml_long_term
+
+        document = sign_xml_long_term(
+            _read_input(args.input),
+            entry,
+            args.xades,
+            data_dir=_data_dir(args),
+            stamp=tsa.stamp,
+            rewrites=parse_rewrites(args.url_map or ()),
+        )
+        _write_output(output, document.encode("utf-8"))
+    elif args.format == "xml" and args.xades:
         from .crypto import xades
 
         stamp = tsa.stamp if tsa is not None else None
@@ -852,7 +867,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--url-map",
         action="append",
         metavar="FROM=TO",
-        help="--level: fetch URLs starting with FROM from TO instead (a CA served elsewhere)",
+        help="--level, --xades lt|lta: fetch URLs starting with FROM from TO instead (a CA served"
+        " elsewhere)",
     )
     sign.add_argument("--data-dir", help="settings and trust store (else $QALAM_HOME)")
     sign.add_argument("--detached", action="store_true", help="signature apart from the data")
@@ -862,7 +878,12 @@ def build_parser() -> argparse.ArgumentParser:
     sign.add_argument(
         "--tsa", metavar="URL", help="add a signature timestamp (CAdES-T) from this RFC 3161 TSA"
     )
-    sign.add_argument("--xades", choices=["bes", "t"], help="XML: XAdES-BES, or XAdES-T with --tsa")
+    sign.add_argument(
+        "--xades",
+        choices=["bes", "t", "lt", "lta"],
+        help="XML: XAdES-BES, or with --tsa XAdES-T, -LT (chains and revocation data embedded)"
+        " or -LTA (LT plus an archive timestamp)",
+    )
     sign.set_defaults(func=cmd_sign)
 
     extend = sub.add_parser(

@@ -17,7 +17,8 @@ Written by hand over xmldsig.py's pieces rather than with signxml's XAdESSigner 
 The XAdES signature is written compact (no whitespace between its elements): the
 NCALayer-compatible layout stays the default for portals (xmldsig.sign_xml); XAdES is opt-in.
 Core verification (both references, the signature value) stays in xmldsig.verify_xml, which
-xmlsec1 agrees with; ``inspect`` adds what XAdES says on top.
+xmlsec1 agrees with; ``inspect`` adds what XAdES says on top. XAdES-LT and LTA (validation data
+and archive timestamps added to a ``Draft`` before it is serialized) are in xades_lt.py.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from .xmldsig import (
 )
 
 XADES_NS = "http://uri.etsi.org/01903/v1.3.2#"
+XADES141_NS = "http://uri.etsi.org/01903/v1.4.1#"
 SIGNED_PROPERTIES_TYPE = "http://uri.etsi.org/01903#SignedProperties"
 Level = Literal["bes", "t"]
 # The TSA client's shape (cms.Stamp): a SHA-256 digest in, a TimeStampToken's DER out.
@@ -107,7 +109,37 @@ def _signed_properties(
     return signed
 
 
-def sign_xades(
+@dataclass
+class Draft:
+    """A XAdES signature appended to its parsed document, before serialization: xades_lt.py
+    adds unsigned properties to it in place (digests and stamps are computed in place)."""
+
+    tree: etree._ElementTree
+    text: str | None
+    signature: etree._Element
+    qualifying: etree._Element
+    token: str
+
+    def unsigned_signature_properties(self) -> etree._Element:
+        """xades:UnsignedSignatureProperties, made when missing."""
+        found = _find(self.qualifying, "xades:UnsignedProperties/xades:UnsignedSignatureProperties")
+        if found is not None:
+            return found
+        unsigned = _find(self.qualifying, "xades:UnsignedProperties")
+        if unsigned is None:
+            unsigned = _xa(self.qualifying, "UnsignedProperties")
+        return _xa(unsigned, "UnsignedSignatureProperties")
+
+    def serialize(self) -> str:
+        """The signed document: the user's text kept byte for byte where possible."""
+        if self.text is not None:
+            spliced = _splice(self.text, self.tree.getroot(), self.signature)
+            if spliced is not None:
+                return spliced
+        return _serialize(self.tree, self.signature)
+
+
+def draft_xades(
     xml: str | bytes,
     entry: KeyEntry,
     *,
@@ -116,10 +148,8 @@ def sign_xades(
     tbs_xpath: str = "",
     digest: DigestAlgorithm | None = None,
     signing_time: datetime | None = None,
-) -> str:
-    """An enveloped XAdES-BES signature (``level`` "t": XAdES-T, ``stamp`` required) appended to
-    the root of ``xml``. Raises the errors of xmldsig.sign_xml, and of ``stamp`` and
-    tsp.verify_token for a token that does not stamp the signature."""
+) -> Draft:
+    """sign_xades's signature, not yet serialized (see Draft)."""
     if level == "t" and stamp is None:
         raise InvalidInput("XAdES-T", reason="XAdES-T needs a time-stamping authority")
     tree, text = _parse_with_text(xml)
@@ -163,19 +193,40 @@ def sign_xades(
     # Every digest and the signature value are computed in place: inherited namespaces count.
     props_digest.text = _b64(scheme.digest.digest(_canonical(signed, exclusive=True)))
     signature_value.text = _b64(_xml_signature_value(entry, scheme, _canonical(signed_info)))
+    draft = Draft(tree, text, signature, qualifying, token)
     if level == "t" and stamp is not None:
         stamped = _canonical(signature_value)
         token_der = stamp(DigestAlgorithm.SHA256.digest(stamped))
         tsp.verify_token(token_der, stamped)  # never embed a token that does not hold
-        unsigned = _xa(_xa(qualifying, "UnsignedProperties"), "UnsignedSignatureProperties")
+        unsigned = draft.unsigned_signature_properties()
         timestamp = _xa(unsigned, "SignatureTimeStamp", Id=f"xades-ts-{token}")
         _ds(timestamp, "CanonicalizationMethod", Algorithm=C14N)
         _xa(timestamp, "EncapsulatedTimeStamp").text = _b64(token_der)
-    if text is not None:
-        spliced = _splice(text, root, signature)
-        if spliced is not None:
-            return spliced
-    return _serialize(tree, signature)
+    return draft
+
+
+def sign_xades(
+    xml: str | bytes,
+    entry: KeyEntry,
+    *,
+    level: Level = "bes",
+    stamp: Stamp | None = None,
+    tbs_xpath: str = "",
+    digest: DigestAlgorithm | None = None,
+    signing_time: datetime | None = None,
+) -> str:
+    """An enveloped XAdES-BES signature (``level`` "t": XAdES-T, ``stamp`` required) appended to
+    the root of ``xml``. Raises the errors of xmldsig.sign_xml, and of ``stamp`` and
+    tsp.verify_token for a token that does not stamp the signature. LT and LTA: xades_lt.py."""
+    return draft_xades(
+        xml,
+        entry,
+        level=level,
+        stamp=stamp,
+        tbs_xpath=tbs_xpath,
+        digest=digest,
+        signing_time=signing_time,
+    ).serialize()
 
 
 # -- reading XAdES properties back --------------------------------------------------------------
@@ -293,8 +344,11 @@ __all__ = [
     "SIGNED_PROPERTIES_TYPE",
     "SIGNED_PROPERTIES_UNREFERENCED",
     "SIGNING_CERTIFICATE_MISMATCH",
+    "XADES141_NS",
     "XADES_NS",
+    "Draft",
     "XadesProperties",
+    "draft_xades",
     "inspect",
     "sign_xades",
 ]

@@ -206,6 +206,9 @@ class SignRequestView:
     logo: str | None = None
     # Things the person should know that do not stop the signature (revocation not checked).
     warnings: tuple[str, ...] = ()
+    # The signature's standard name when the request asks for one ("XAdES-T"); None: the
+    # kind's usual signature (NCALayer's XMLDSig, CMS).
+    signature_format: str | None = None
 
     @property
     def shown_origin(self) -> str:
@@ -483,6 +486,8 @@ class TerminalPrompter:
         the site (not offered for a local program, which has no origin)."""
         self._say(f"\n== {request.shown_origin} asks you to sign ==")
         self._say(f"What: {request.count} {request.kind} document(s), {request.total_size} bytes")
+        if request.signature_format:
+            self._say(f"Signature: {request.signature_format}")
         for doc in request.documents[:5]:
             if doc.name:
                 self._say(f"  file {doc.name}")

@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from cryptography import x509
 
@@ -92,6 +92,16 @@ from .tokens import TOKEN_STORAGES as DRIVER_STORAGES
 from .tokens import TokenRegistry, environment_registry
 
 T = TypeVar("T")
+
+XadesLevel = Literal["bes", "t", "lt", "lta"]
+XADES_LEVELS: tuple[XadesLevel, ...] = ("bes", "t", "lt", "lta")
+# How the confirmation names each (the signature's own standard name, in every language).
+XADES_NAMES: dict[XadesLevel, str] = {
+    "bes": "XAdES-BES",
+    "t": "XAdES-T",
+    "lt": "XAdES-LT",
+    "lta": "XAdES-LTA",
+}
 
 MAX_PASSWORD_ATTEMPTS = 3
 MAX_KEY_CHOICES = 6
@@ -385,11 +395,20 @@ class SigningService:
         names: Sequence[str] | None = None,
         fits: Callable[[KeyEntry], None] | None = None,
         quick: bool = False,
+        signature_format: str | None = None,
     ) -> tuple[T, KeyEntry]:
         """``_approved_unlogged``, recorded in the request log whatever the outcome."""
         try:
             result, entry = await self._approved_unlogged(
-                query, kind, documents, sign, detached=detached, names=names, fits=fits, quick=quick
+                query,
+                kind,
+                documents,
+                sign,
+                detached=detached,
+                names=names,
+                fits=fits,
+                quick=quick,
+                signature_format=signature_format,
             )
         except BaseException as error:
             await self._log_request(query.origin, kind, len(documents), None, error)
@@ -408,6 +427,7 @@ class SigningService:
         names: Sequence[str] | None = None,
         fits: Callable[[KeyEntry], None] | None = None,
         quick: bool = False,
+        signature_format: str | None = None,
     ) -> tuple[T, KeyEntry]:
         """The common flow: key -> confirm -> sign, under the one-dialog lock. ``fits`` raises
         when the chosen key cannot do what is asked (a hash of another size): the person hears
@@ -445,6 +465,7 @@ class SigningService:
                     query.locale,
                     query.logo,
                     tuple(warnings),
+                    signature_format,
                 )
                 decision = await self.prompter.confirm(request)
                 if decision is not True:
@@ -578,26 +599,76 @@ class SigningService:
         tbs_xpath: str = "",
         parent_xpath: str = "",
         layout: xmldsig.Layout = "ncalayer",
+        xades: XadesLevel | None = None,
     ) -> SignResult:
         """One enveloped XML signature per document, laid out as NCALayer does (crypto/xmldsig;
         ``layout`` "compact" for basics.sign). Every document is parsed before the dialog: a
-        malformed one costs no prompt."""
+        malformed one costs no prompt. ``xades`` (basics.sign's Qalam-only option) makes each
+        a XAdES-BES, -T, -LT or -LTA instead (crypto/xades, xades_lt; compact; the service's TSA,
+        and for LT/LTA the trusted CAs' paths and revocation data fetched after approval)."""
         self.check_storages(query.storages)
         if not xmls:
             raise InvalidInput("no documents", reason="nothing to sign")
+        if xades is not None and xades not in XADES_LEVELS:
+            raise InvalidInput(str(xades), reason="the XAdES level is bes, t, lt or lta")
+        tsa = require_timestamp(self.tsa) if xades in ("t", "lt", "lta") else None
         for xml in xmls:
             xmldsig.parse(xml)
 
         def sign(entry: KeyEntry) -> list[str]:
-            return xmldsig.sign_xmls(
-                list(xmls), entry, tbs_xpath=tbs_xpath, parent_xpath=parent_xpath, layout=layout
-            )
+            if xades is None:
+                return xmldsig.sign_xmls(
+                    list(xmls), entry, tbs_xpath=tbs_xpath, parent_xpath=parent_xpath, layout=layout
+                )
+            return [self._sign_xades(xml, entry, xades, tsa, tbs_xpath) for xml in xmls]
 
         encoded = [x.encode("utf-8", "replace") for x in xmls]
         documents, entry = await self._approved(
-            query, "xml", encoded, sign, quick=_signs_quickly(encoded)
+            query,
+            "xml",
+            encoded,
+            sign,
+            quick=tsa is None and _signs_quickly(encoded),
+            signature_format=XADES_NAMES[xades] if xades is not None else None,
         )
         return SignResult(documents=tuple(documents), certificate=entry.certificate)
+
+    def _sign_xades(
+        self,
+        xml: str,
+        entry: KeyEntry,
+        level: XadesLevel,
+        tsa: Timestamper | None,
+        tbs_xpath: str,
+    ) -> str:
+        """One XAdES signature (in a worker thread: LT/LTA ask the network)."""
+        from ..crypto import xades, xades_lt
+
+        if level in ("bes", "t"):
+            stamp = tsa.stamp if tsa is not None else None
+            return xades.sign_xades(xml, entry, level=level, stamp=stamp, tbs_xpath=tbs_xpath)
+        if tsa is None:  # not reached: require_timestamp refused before the dialog
+            raise NotAvailable("tsp", what="timestamps (no timestamp service is configured)")
+        from ..crypto.revocation import RevocationCache
+        from ..crypto.validation import Fetching
+        from .http_fetch import HttpTransport
+
+        cas = self.trusted.current()
+        checker = self.revocation
+        transport = checker.transport if checker is not None else None
+        rewrites = dict(checker.rewrites) if checker is not None else {}
+        # A fresh cache: what is embedded is what the fetchers fetch for this signature.
+        fetching = Fetching(transport or HttpTransport(timeout=10.0), RevocationCache(), rewrites)
+        return xades_lt.sign_xades_long_term(
+            xml,
+            entry,
+            level="lt" if level == "lt" else "lta",
+            stamp=tsa.stamp,
+            anchors=cas.anchors,
+            intermediates=cas.intermediates,
+            fetching=fetching,
+            tbs_xpath=tbs_xpath,
+        )
 
     # ------------------------------------------------------------------ request log
 

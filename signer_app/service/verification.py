@@ -10,8 +10,9 @@ from typing import BinaryIO
 
 from cryptography import x509
 
-from ..crypto import cades_lt, cms
+from ..crypto import cades_lt, cms, xades_lt
 from ..crypto.errors import FileIOError, FileNotFound, InvalidInput, QalamError
+from ..crypto.keystores import KeyEntry
 from ..crypto.revocation import RevocationCache, RevocationStatus
 from ..crypto.validation import (
     Fetching,
@@ -19,7 +20,6 @@ from ..crypto.validation import (
     ValidationReport,
     certificate_status,
     validate_cms,
-    validate_xml,
 )
 from .http_fetch import HttpTransport
 from .trust_store import TrustStore
@@ -101,7 +101,8 @@ def validate_file(
             fetching=fetching,
         )
     if looks_like_xml(signed):
-        return validate_xml(
+        # XAdES-LT/LTA's embedded data and archive timestamps on top of validate_xml's checks.
+        return xades_lt.validate_xades(
             signed,
             anchors=every_anchor,
             intermediates=every_intermediate,
@@ -170,6 +171,36 @@ def extend_to_long_term(
         raise FileIOError("is a folder", path=str(content)) from None
 
 
+def sign_xml_long_term(
+    xml: str | bytes,
+    entry: KeyEntry,
+    level: str,
+    *,
+    data_dir: Path,
+    stamp: cms.Stamp,
+    anchors: Sequence[x509.Certificate] = (),
+    timeout: float = DEFAULT_TIMEOUT,
+    rewrites: Mapping[str, str] | None = None,
+) -> str:
+    """An enveloped XAdES-LT ("lt") or XAdES-LTA ("lta") signature (crypto/xades_lt), the paths
+    and revocation data fetched now over HTTP, trusting the store of ``data_dir`` plus
+    ``anchors``. Raises InvalidInput for another level."""
+    if level not in ("lt", "lta"):
+        raise InvalidInput(level, reason="the long-term level is lt or lta")
+    store = TrustStore(data_dir)
+    # A fresh cache: what is collected is what the fetchers fetch for this signature.
+    fetching = Fetching(HttpTransport(timeout=timeout), RevocationCache(), dict(rewrites or {}))
+    return xades_lt.sign_xades_long_term(
+        xml,
+        entry,
+        level="lt" if level == "lt" else "lta",
+        stamp=stamp,
+        anchors=[*store.certificates(), *anchors],
+        intermediates=store.intermediates(),
+        fetching=fetching,
+    )
+
+
 def check_certificate(
     certificate: x509.Certificate,
     chain: Sequence[x509.Certificate] = (),
@@ -196,5 +227,6 @@ __all__ = [
     "extend_to_long_term",
     "looks_like_pdf",
     "looks_like_xml",
+    "sign_xml_long_term",
     "validate_file",
 ]

@@ -157,6 +157,16 @@ def test_confirmation_names_site_content_and_key_and_switches_language(qtbot, de
     assert "қол қоюға арналған (SIGN)" in dialog.card.text()
 
 
+def test_confirmation_names_the_xades_level_when_one_is_asked_for(qtbot, demo) -> None:
+    translator = Translator("ru")
+    view = replace(sign_view(demo), kind="xml", signature_format="XAdES-LTA")
+    dialog = ConfirmDialog(translator, view)
+    qtbot.addWidget(dialog)
+    assert dialog.summary_label.text().startswith("XML-документ (XAdES-LTA): ")
+    translator.set_language("en")
+    assert dialog.summary_label.text().startswith("an XML document (XAdES-LTA): ")
+
+
 def test_confirmation_shows_the_keys_warnings_in_the_persons_language(qtbot, demo) -> None:
     warning = Reason("warning.revocation_unknown")
     translator = Translator("en")

@@ -15,6 +15,12 @@ store's anchors (the service's ``trusted``); ``[]`` no chain filter; PEM CAs tho
 ``signingParams.allowRevoked`` (test only) lets a key whose certificate is revoked be chosen;
 without it the service's revocation check greys it out. XML results are compact, as on 1.4
 (one line, unbroken base64: PROTOCOL.md §7.2), unlike commonUtils' signXml.
+
+``signingParams.xades`` (Qalam only, format xml): "bes", "t", "lt" or "lta" (any case) signs
+XAdES-BES / -T / -LT / -LTA (crypto/xades, xades_lt) with the service's TSA; absent or null keeps
+NCALayer's XMLDSig byte for byte. Any other value is INVALID_SIGNING_PARAMS before any dialog.
+``tsaProfile`` stays ignored for xml: only ``xades`` asks for a timestamp there. For cms and raw
+``xades`` is ignored, as tsaProfile is for xml.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from ...crypto.errors import QalamError
 from ...service.errors import ActionCanceled
 from ...service.filters import filters_for
 from ...service.prompter import KeyType
-from ...service.signing import KeyQuery, SignResult
+from ...service.signing import XADES_LEVELS, KeyQuery, SignResult, XadesLevel
 from ..dispatch import Answer, Call
 from ..errors import basics_error, basics_failure
 from ..wire import (
@@ -113,6 +119,19 @@ def _opt_str(params: Mapping[str, Any], key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _xades_level(signing: Mapping[str, Any]) -> XadesLevel | None:
+    """``signingParams.xades`` (Qalam only): absent or null -> None (NCALayer's XMLDSig)."""
+    value = signing.get("xades")
+    if value is None:
+        return None
+    for level in XADES_LEVELS:
+        if isinstance(value, str) and value.lower() == level:
+            return level
+    raise BadParams(
+        "INVALID_SIGNING_PARAMS", f"xades must be one of {', '.join(XADES_LEVELS)} (or absent)"
+    )
+
+
 class Basics:
     """The basics module."""
 
@@ -190,6 +209,10 @@ class Basics:
             allow_revoked=lenient_bool(signing.get("allowRevoked"), False),
         )
         if fmt == "xml":
+            xades = _xades_level(signing)
+            if xades is not None:
+                result = await service.sign_xml(query, data, layout="compact", xades=xades)
+                return self._ok(call, list(result.documents), was_array)
             result = await service.sign_xml(query, data, layout="compact")
             return self._ok(call, list(result.documents), was_array)
         timestamp = isinstance(signing.get("tsaProfile"), dict)

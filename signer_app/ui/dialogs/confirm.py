@@ -181,6 +181,8 @@ class ConfirmDialog(AsyncDialog):
         self.origin_label.setAccessibleName(self.origin_label.text())
         self.asks_label.setText(t.text("confirm.asks"))
         kind = t.text(f"confirm.kind.{r.kind}")
+        if r.signature_format:  # a standard's name ("XAdES-T"): the same in every language
+            kind = f"{kind} ({r.signature_format})"
         self.summary_label.setText(
             t.text("confirm.summary", kind=kind, count=r.count, size=t.number(r.total_size))
         )
