@@ -723,6 +723,8 @@ class SigningService:
                     except asyncio.CancelledError:
                         stopped.set()  # the worker removes its temporary file, then ends
                         await asyncio.wait([done])
+                        if not done.cancelled():
+                            done.exception()  # its ActionCanceled: seen, not logged as lost
                         raise
                     except ActionCanceled:
                         raise
