@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -262,6 +263,11 @@ class SignPage(QWidget):
             widget.setText(t(key))
             widget.setAccessibleName(t(key).rstrip("…"))
         self.pdf_options.retranslate()
+        self._update_timestamp()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        """A TSA set in Settings meanwhile changes what is offered."""
+        super().showEvent(event)
         self._update_timestamp()
 
     def _update_timestamp(self) -> None:
