@@ -265,7 +265,7 @@ class SignPage(QWidget):
         self.pdf_options.retranslate()
         self._update_timestamp()
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+    def showEvent(self, event: QShowEvent) -> None:
         """A TSA set in Settings meanwhile changes what is offered."""
         super().showEvent(event)
         self._update_timestamp()
