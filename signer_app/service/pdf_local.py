@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ..crypto.algorithms import KeyAlgorithm
 from ..crypto.errors import (
@@ -73,6 +73,7 @@ def inspect_pdf(path: Path) -> PdfFacts:
     """Read the PDF's structure; MalformedPdf or EncryptedPdf for what cannot be signed."""
     from pyhanko.pdf_utils import misc as pdf_misc
     from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign import fields
 
     try:
         handle = path.open("rb")
@@ -88,21 +89,38 @@ def inspect_pdf(path: Path) -> PdfFacts:
             reader = PdfFileReader(handle, strict=False)
             if reader.encrypted:
                 raise EncryptedPdf("the PDF is encrypted")
-            pages = int(reader.root["/Pages"]["/Count"])
+            tree = reader.root["/Pages"]
+            pages = int(tree["/Count"])
             if pages < 1:
                 raise MalformedPdf("no pages")
-            signatures = len(reader.embedded_signatures)
-            first = _page_size(reader, 0)
-            last = _page_size(reader, pages - 1)
+            # The form's signature fields, not every annotation of every page: a co-signed
+            # 2,000-page PDF is read in milliseconds.
+            signatures = sum(1 for _ in fields.enumerate_sig_fields(reader, filled_status=True))
+            first = _edge_page_size(tree, last=False)
+            last = _edge_page_size(tree, last=True)
         except (pdf_misc.PdfError, ValueError, KeyError, IndexError, TypeError) as exc:
             raise MalformedPdf(f"{type(exc).__name__}: {exc}") from None
     return PdfFacts(pages, signatures, first, last)
 
 
-def _page_size(reader: object, index: int) -> tuple[float, float]:
-    page_ref, _ = reader.find_page_for_modification(index)  # type: ignore[attr-defined]
-    box = page_ref.get_object().get("/MediaBox")
-    if box is None:  # inherited from the page tree: the usual size is A4
+def _edge_page_size(tree: Any, *, last: bool) -> tuple[float, float]:
+    """The first or last page's size, found by walking down one edge of the page tree (a
+    search by page number visits every page before it). /MediaBox is inherited (ISO 32000-1
+    7.7.3.4): the nearest one on the way down counts; none at all means A4."""
+    box = None
+    node = tree
+    for _ in range(64):  # a deeper tree is a loop or a forgery
+        box = node.get("/MediaBox", box)
+        if node.get("/Type") != "/Pages":
+            break
+        kids = list(node["/Kids"])
+        # Only the kids on the edge are read; an empty subtree holds no page, so the edge is
+        # the nearest kid with pages.
+        ordered = (k.get_object() for k in (reversed(kids) if last else kids))
+        node = next(k for k in ordered if k.get("/Type") != "/Pages" or int(k["/Count"]) > 0)
+    else:
+        raise MalformedPdf("the page tree is too deep")
+    if box is None:
         return A4
     x1, y1, x2, y2 = (float(v) for v in box)
     return abs(x2 - x1), abs(y2 - y1)

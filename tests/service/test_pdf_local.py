@@ -100,3 +100,25 @@ def test_a_job_stopped_before_it_commits_leaves_nothing(tmp_path: Path, demo) ->
     assert sorted(os.listdir(tmp_path)) == ["doc.pdf"]
     assert job.run(demo["citizen_sign"].open(), lambda: False) == tmp_path / "doc.signed.pdf"
     assert sorted(os.listdir(tmp_path)) == ["doc.pdf", "doc.signed.pdf"]
+
+
+class _Node(dict):  # type: ignore[type-arg]
+    """A page-tree node standing for its own indirect reference."""
+
+    def get_object(self) -> _Node:
+        return self
+
+
+def test_the_edge_pages_are_found_through_a_nested_tree_with_inherited_sizes() -> None:
+    from signer_app.service.pdf_local import _edge_page_size
+
+    letter = _Node({"/Type": "/Page"})  # inherits US Letter from the root
+    landscape = _Node({"/Type": "/Page", "/MediaBox": [0, 0, 842, 595]})
+    inner = _Node({"/Type": "/Pages", "/Count": 2, "/Kids": [letter, landscape]})
+    empty = _Node({"/Type": "/Pages", "/Count": 0, "/Kids": []})
+    root = _Node(
+        {"/Type": "/Pages", "/Count": 2, "/MediaBox": [0, 0, 612, 792], "/Kids": [inner, empty]}
+    )
+    assert _edge_page_size(root, last=False) == (612, 792)
+    assert _edge_page_size(root, last=True) == (842, 595)  # the empty subtree is passed over
+    assert _edge_page_size(_Node({"/Type": "/Page"}), last=True) == (595, 842)  # no box: A4
