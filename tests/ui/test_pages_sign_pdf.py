@@ -305,3 +305,22 @@ def test_verify_opens_the_verify_page_on_the_signed_pdf(
     qtbot.waitUntil(lambda: window.verify_page.checks == 1, timeout=30000)
     assert window.verify_page.report is not None
     assert window.verify_page.report.file.name == "doc.signed.pdf"
+
+
+def test_files_handed_over_during_a_job_do_not_change_its_format(
+    qtbot, context: AppContext, loop, tmp_path: Path, demo
+) -> None:
+    doc = write_pdf(tmp_path)
+    text = tmp_path / "note.txt"
+    text.write_text("hello")
+    page, _, _ = make_page(qtbot, context, approve(demo["citizen_sign"]))
+    page.add_files([doc])
+    page.start()
+    page.add_files([text])  # a file manager opened it with Qalam meanwhile
+    assert page.pdf.isChecked()
+    assert not page.pdf.isEnabled()
+    assert page.task is not None
+    loop.run_until_complete(page.task)
+    assert (tmp_path / "doc.signed.pdf").is_file()
+    assert page.detached.isChecked()  # the list is no longer PDFs only
+    assert not page.pdf.isEnabled()

@@ -152,6 +152,7 @@ class SignPage(QWidget):
         self.translator = context.translator
         self.dialogs = dialogs or PageDialogs()
         self.task: asyncio.Task[None] | None = None
+        self._running = False
         self.written: list[Path] = []
         self._stop = threading.Event()
         self._relay = _ProgressRelay()
@@ -297,7 +298,10 @@ class SignPage(QWidget):
 
     def _update_pdf_choice(self) -> None:
         """PDF signatures are offered while every listed file is a PDF, and chosen when the list
-        becomes one of PDFs only."""
+        becomes one of PDFs only. Files handed over during a job (a file manager) wait: the
+        choice is settled when the job ends."""
+        if self._running:
+            return
         all_pdf = self._all_pdf()
         was = self.pdf.isEnabled()
         self.pdf.setEnabled(all_pdf)
@@ -356,6 +360,7 @@ class SignPage(QWidget):
             self.task.cancel()
 
     def _set_running(self, running: bool) -> None:
+        self._running = running
         self.sign_button.setEnabled(not running)
         self.cancel_button.setVisible(running)
         self.progress.setVisible(running)
@@ -365,6 +370,8 @@ class SignPage(QWidget):
             widget.setEnabled(not running)
         for button in self.formats.buttons():
             button.setEnabled(not running and (button is not self.pdf or self._all_pdf()))
+        if not running and self.pdf.isChecked() and not self.pdf.isEnabled():
+            self.detached.setChecked(True)
 
     def _all_pdf(self) -> bool:
         paths = self.paths()
