@@ -500,6 +500,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         tsa_url=getattr(args, "tsa_url", None),
         hidden=getattr(args, "hidden", False),
         operator=getattr(args, "operator", False),
+        files=tuple(Path(f).resolve() for f in getattr(args, "files", None) or ()),
     )
     return run_app(options)
 
@@ -1005,6 +1006,9 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--tsa-url", metavar="URL", help="RFC 3161 TSA (settings, else the CA's)")
     app.add_argument("--hidden", action="store_true", help="start in the tray (start on login)")
     app.add_argument("--operator", action="store_true", help="open PSC operator mode")
+    app.add_argument(
+        "files", nargs="*", metavar="FILE", help="open: signed files on Verify, others on Sign"
+    )
     app.set_defaults(func=cmd_app)
     origins = sub.add_parser("origins", help="per-site decisions: ask (default) or blocked")
     origins_sub = origins.add_subparsers(dest="origins_cmd", required=True)

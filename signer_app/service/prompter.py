@@ -76,7 +76,7 @@ class KeyType(enum.Enum):
 
 
 Action = Literal["sign", "key_info"]
-Kind = Literal["cms", "xml", "hash", "raw"]
+Kind = Literal["cms", "xml", "hash", "raw", "pdf"]
 
 
 @dataclass(frozen=True)

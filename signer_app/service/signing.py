@@ -730,6 +730,32 @@ class SigningService:
             raise InvalidInput("xml timestamp", reason="XML signatures are not timestamped here")
         tsa = require_timestamp(self.tsa) if timestamp else None
         job = await asyncio.to_thread(prepare, Path(path), Path(out), fmt, detached, overwrite)
+        stamp = tsa.stamp if tsa is not None else None
+
+        def work(entry: KeyEntry, stop: Cancelled) -> Path:
+            return job.run(entry, stamp, progress, stop)
+
+        return await self.sign_local(
+            query, job.kind, job.view, work, detached=job.detached, cancel=cancel
+        )
+
+    async def sign_local(
+        self,
+        query: KeyQuery,
+        kind: Kind,
+        view: DocumentView,
+        work: Callable[[KeyEntry, Cancelled], Path],
+        *,
+        detached: bool = False,
+        fits: Callable[[KeyEntry], None] | None = None,
+        cancel: Cancelled | None = None,
+    ) -> Path:
+        """Sign one local file described by ``view`` (the Sign page: CMS and XML through
+        ``sign_file``, PDF through service/pdf_local.py): key choice, ``fits`` (refuses a key
+        that cannot do it, before the confirmation), confirmation, then ``work(entry, stop)``
+        in a worker thread. ``work`` must leave no output once ``stop()`` is true; cancelling
+        the task sets it and waits for the worker, so nothing appears after a cancel."""
+        self.check_storages(query.storages)
         stopped = threading.Event()
 
         def stop() -> bool:
@@ -743,27 +769,33 @@ class SigningService:
                     self._check_origin(query.origin)
                     warnings: list[str] = []
                     entry, key_view = await self._choose(query, "sign", warnings)
+                    if fits is not None:
+                        try:
+                            fits(entry)
+                        except QalamError as error:
+                            await self.prompter.report_error(query.origin, error, query.locale)
+                            raise
                     request = SignRequestView(
                         query.origin,
-                        job.kind,
-                        (job.view,),
+                        kind,
+                        (view,),
                         key_view,
-                        job.detached,
+                        detached,
                         query.locale,
                         warnings=tuple(warnings),
                     )
                     decision = await self.prompter.confirm(request)
                     if decision is not True:
                         raise self._refused(query.origin, decision, "not approved")
-                    stamp = tsa.stamp if tsa is not None else None
-                    work = asyncio.ensure_future(
-                        asyncio.to_thread(job.run, entry, stamp, progress, stop)
-                    )
+                    chosen = entry
+                    done = asyncio.ensure_future(asyncio.to_thread(work, chosen, stop))
                     try:
-                        await asyncio.shield(work)
+                        written = await asyncio.shield(done)
                     except asyncio.CancelledError:
                         stopped.set()  # the worker removes its temporary file, then ends
-                        await asyncio.wait([work])
+                        await asyncio.wait([done])
+                        if not done.cancelled():
+                            done.exception()  # its ActionCanceled: seen, not logged as lost
                         raise
                     except ActionCanceled:
                         raise
@@ -773,10 +805,10 @@ class SigningService:
                 finally:
                     self._release()  # a token session ends with its request
         except BaseException as error:
-            await self._log_request(query.origin, job.kind, 1, entry, error)
+            await self._log_request(query.origin, kind, 1, entry, error)
             raise
-        await self._log_request(query.origin, job.kind, 1, entry, None)
-        return job.out
+        await self._log_request(query.origin, kind, 1, entry, None)
+        return written
 
     async def choose_file(self, origin: str | None, extension: str, directory: str) -> Path:
         """showFileChooser: the path the person picks (ActionCanceled if they do not)."""

@@ -6,6 +6,10 @@ opening already run in worker threads, so the UI never waits on them. Start orde
 for a fast first greeting: the single-instance check (a second start only wakes the first and
 exits 0), then the API listener, then the window and the tray status; the browsers' TLS trust
 (certutil subprocesses) is checked afterwards in a thread.
+
+Files given at start (`qalam app FILE…`, the .desktop entry's %F) open in the window: a signed
+one on *Verify*, the others on *Sign* (file_routing.py). A second start with files hands them to
+the first instance instead (single_instance.py).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -52,6 +57,7 @@ class AppOptions:
     tsa_url: str | None = None
     hidden: bool = False
     operator: bool = False  # open PSC operator mode at start (`qalam --operator`)
+    files: tuple[Path, ...] = field(default=())  # opened with Qalam (`qalam app FILE…`)
 
 
 class QalamApp:
@@ -110,6 +116,11 @@ class QalamApp:
         self.window.raise_()
         self.window.activateWindow()
 
+    def open_files(self, paths: Sequence[Path]) -> None:
+        """Show the window with ``paths`` on Verify (signed) or Sign (the rest)."""
+        self.show_window()
+        self.window.open_files(paths)
+
     def show_operator_mode(self) -> OperatorWindow:
         """The PSC operator's window, with the operator key this computer knows preselected."""
         if self.operator_window is None:
@@ -164,6 +175,8 @@ class QalamApp:
         self.remind()
         if self.options.operator:
             self.show_operator_mode()
+        elif self.options.files:
+            self.open_files(self.options.files)
         elif not self.options.hidden:
             self.show_window()
         asyncio.get_running_loop().create_task(self._check_trust())
@@ -209,8 +222,9 @@ def run_app(options: AppOptions) -> int:
     app.setDesktopFileName(APP_ID)
     app.setQuitOnLastWindowClosed(False)
     name = server_name(options.data_dir)
-    if ask_running_instance(name):
-        print("Qalam is already running: its window was brought forward.", flush=True)
+    if ask_running_instance(name, options.files):
+        said = " and given the files" if options.files else ""
+        print(f"Qalam is already running: its window was brought forward{said}.", flush=True)
         return 0
     instance = SingleInstance(name)
     instance.listen()
@@ -223,6 +237,7 @@ def run_app(options: AppOptions) -> int:
     asyncio.set_event_loop(loop)
     qalam = QalamApp(context, options)
     instance.activated.connect(qalam.show_window)
+    instance.files_opened.connect(qalam.open_files)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: loop.call_soon_threadsafe(qalam.quit))
     # Python runs signal handlers only between bytecodes; Qt's loop idles in C, so a tick lets

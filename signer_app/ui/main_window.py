@@ -8,6 +8,9 @@ fonts and layouts, so 200 % scaling stays readable.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -25,6 +28,7 @@ from ..service.settings import Settings
 from ..service.signing import SigningService
 from ..service.tsa_client import HttpTsa
 from .context import AppContext
+from .file_routing import route
 from .i18n import Text, register
 from .pages.diagnostics import DiagnosticsPage
 from .pages.keys import KeysPage
@@ -82,10 +86,13 @@ class MainWindow(QMainWindow):
         if service.request_log is None:
             # The Sites page reads this log; every front door's requests land in it.
             service.request_log = RequestLog(context.data_dir)
+        self.sign_page = SignPage(context, service, shared)
+        self.sign_page.verify_requested.connect(self.verify_file)
+        self.verify_page = VerifyPage(context, shared)
         self.pages: dict[str, QWidget] = {
             "keys": KeysPage(context, shared),
-            "sign": SignPage(context, service, shared),
-            "verify": VerifyPage(context, shared),
+            "sign": self.sign_page,
+            "verify": self.verify_page,
             "sites": SitesPage(context),
             "settings": self.settings_page,
             "diagnostics": DiagnosticsPage(context),
@@ -142,6 +149,24 @@ class MainWindow(QMainWindow):
         page = self.stack.currentWidget()
         if page is not None:
             page.setFocus()
+
+    def verify_file(self, path: Path, original: Path | None = None) -> None:
+        """Check ``path`` (with its ``original`` for a detached signature) on the Verify page."""
+        page = self.verify_page
+        page.signed.setText(str(path))
+        page.original.setText(str(original) if original is not None else "")
+        self.show_page("verify")
+        page.start()
+
+    def open_files(self, paths: Sequence[Path]) -> None:
+        """Files opened with Qalam: a signed one is checked on Verify, the others are listed on
+        Sign (file_routing.py decides which is which)."""
+        routing = route(paths)
+        if routing.sign:
+            self.sign_page.add_files(list(routing.sign))
+            self.show_page("sign")
+        if routing.verify is not None:
+            self.verify_file(routing.verify, routing.original)
 
     @property
     def current_page(self) -> str:

@@ -74,7 +74,8 @@ def test_desktop_entry_speaks_kazakh_russian_and_english() -> None:
 
 def test_desktop_entry_starts_the_app_under_its_own_id_and_icon() -> None:
     entry = _entry(DESKTOP)
-    assert entry["Exec"].split() == ["qalam", "app"]
+    # %F: the files a file manager opens with Qalam (signed ones on Verify, others on Sign).
+    assert entry["Exec"].split() == ["qalam", "app", "%F"]
     assert entry["Icon"] == DESKTOP.stem == ICON.stem
     # Qt's xcb platform sets WM_CLASS's class to the application name ("Qalam", ui/app.py).
     assert entry["StartupWMClass"] == "Qalam"
@@ -92,6 +93,17 @@ def test_metainfo_names_the_project_version_the_desktop_id_and_the_binary() -> N
     assert languages == {None, "ru", "kk"}
 
 
+def test_desktop_entry_offers_to_open_pdf_cms_and_xml_files() -> None:
+    types = set(_entry(DESKTOP)["MimeType"].rstrip(";").split(";"))
+    assert types == {
+        "application/pdf",
+        "application/pkcs7-signature",
+        "application/pkcs7-mime",
+        "application/xml",
+        "text/xml",
+    }
+
+
 def test_icon_is_a_square_svg() -> None:
     root = ET.parse(ICON).getroot()  # noqa: S314 - our own file
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
@@ -107,7 +119,8 @@ def test_start_on_login_entry_follows_the_menu_entry(tmp_path: Path) -> None:
     assert login["Icon"] == menu["Icon"]
     assert login["Name"] == menu["Name"]
     login_argv = autostart.command_of(login_file.read_text())
-    menu_argv = menu["Exec"].split()
+    # The menu entry's field codes (%F: files opened with Qalam) have no place at login.
+    menu_argv = [a for a in menu["Exec"].split() if not a.startswith("%")]
     assert Path(login_argv[0]).name == menu_argv[0]
     assert login_argv[1:] == [*menu_argv[1:], "--hidden"]
 

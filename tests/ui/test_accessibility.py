@@ -3,10 +3,11 @@
 
 Each case runs this file as a script under `xvfb-run` with QT_SCALE_FACTOR=2 and the system's
 theme given the way a GNOME desktop gives it: Qt's GTK3 platform theme reading GTK_THEME
-(Adwaita or Adwaita:dark). The script shows every page of the main window and the key chooser
-in kk, ru and en, saves each as a PNG in test-artifacts/accessibility/ (kept by CI) and prints
-one JSON report: text that does not fit its widget (a label or button whose size hint is larger
-than the room it was given) and the window's background lightness.
+(Adwaita or Adwaita:dark). The script shows every page of the main window (and the Sign page
+with a PDF's options) and the key chooser in kk, ru and en, saves each as a PNG in
+test-artifacts/accessibility/ (kept by CI) and prints one JSON report: text that does not fit
+its widget (a label or button whose size hint is larger than the room it was given) and the
+window's background lightness.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def dark() -> dict[str, Any]:
 
 def test_every_window_is_drawn_at_double_scale(light: dict[str, Any]) -> None:
     assert light["device_pixel_ratio"] == 2
-    assert len(light["shots"]) == len(LANGUAGES) * 7
+    # Six pages, the Sign page with a PDF's options, the key chooser.
+    assert len(light["shots"]) == len(LANGUAGES) * 8
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -277,11 +279,24 @@ def render(out: Path) -> dict[str, Any]:
         report["clipped"].extend(_clipped(widget, name))
         report["low_contrast"].extend(_low_contrast(widget, name))
 
+    # The Sign page as it is for a PDF: PAdES chosen, the stamp's page and corner, the note
+    # that timestamped levels need a TSA, and "Verify" after signing.
+    pdf = Path(tempfile.mkdtemp()) / "шарт.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n")
     for language in LANGUAGES:
         context.translator.set_language(language)
         for page in PAGES:
             window.show_page(page)
             shoot(window, f"main_window.{page}.{language}.png")
+        sign_page = window.sign_page
+        sign_page.add_files([pdf])
+        sign_page.pdf_options.stamp.setChecked(True)
+        sign_page.verify_button.show()
+        window.show_page("sign")
+        shoot(window, f"main_window.sign_pdf.{language}.png")
+        sign_page.files.clear()
+        sign_page.add_files([])
+        sign_page.verify_button.hide()
         window.hide()
         chooser = KeyChooserDialog(context.translator, request, (sign_key, auth_key))
         chooser.set_identity(sign_key, identity)

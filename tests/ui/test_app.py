@@ -170,6 +170,20 @@ def test_qalam_app_process_answers_and_a_second_one_exits_zero(tmp_path) -> None
         )
         assert second.returncode == 0
         assert "already running" in second.stdout
+        # As a file manager starts it: `qalam app FILE` hands the file over and leaves.
+        doc = tmp_path / "doc.pdf"
+        doc.write_bytes(b"%PDF-1.7\n")
+        third = subprocess.run(
+            [*command, str(doc)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert third.returncode == 0
+        assert "given the files" in third.stdout
     finally:
         first.terminate()
         deadline = time.monotonic() + 10

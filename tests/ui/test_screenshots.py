@@ -2,8 +2,8 @@
 
 The test runs this file as a script under `xvfb-run` with QT_QPA_PLATFORM=xcb, so the pictures
 come from the X server (QScreen.grabWindow), not from Qt painting into memory. It renders the
-key chooser (with a token present), the confirmation dialog, the main window and *My keys* with
-a token in kk, ru and en into
+key chooser (with a token present), the confirmation dialog, the main window, *My keys* with
+a token and *Sign* with a PDF's options in kk, ru and en into
 test-artifacts/screenshots/ (kept by CI as artefacts) and fails if an image is blank.
 """
 
@@ -14,12 +14,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "test-artifacts" / "screenshots"
-SHOTS = ("key_chooser", "confirm", "main_window", "my_keys_token")
+SHOTS = ("key_chooser", "confirm", "main_window", "my_keys_token", "sign_pdf")
 
 
 def test_dialogs_render_under_xvfb_in_three_languages() -> None:
@@ -61,6 +62,25 @@ def _colours(image: object) -> int:
         for x in range(0, image.width(), step):
             seen.add(image.pixel(x, y))
     return len(seen)
+
+
+def _sign_pdf_window(context: Any) -> Any:
+    """The main window on *Sign* with a PDF listed: PAdES, level, stamp page and corner."""
+    import tempfile
+
+    from signer_app.service.prompter import ScriptedPrompter
+    from signer_app.service.signing import SigningService
+    from signer_app.service.tsa_client import HttpTsa
+    from signer_app.ui.main_window import MainWindow
+
+    pdf = Path(tempfile.mkdtemp()) / "шарт.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n")
+    service = SigningService(ScriptedPrompter([]), tsa=HttpTsa("http://127.0.0.1:9/tsp"))
+    window = MainWindow(context, service)
+    window.sign_page.add_files([pdf])
+    window.sign_page.pdf_options.stamp.setChecked(True)
+    window.show_page("sign")
+    return window
 
 
 def render(out: Path) -> int:
@@ -136,6 +156,7 @@ def render(out: Path) -> int:
             "confirm": ConfirmDialog(context.translator, view),
             "main_window": MainWindow(context, SigningService(QtPrompter(context))),
             "my_keys_token": KeysPage(token_context, ScriptedDialogs(), lambda *_: unknown),
+            "sign_pdf": _sign_pdf_window(context),
         }
         watch.changed.emit(TokenSnapshot((token,)))
         for name, widget in widgets.items():

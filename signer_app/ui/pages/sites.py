@@ -52,6 +52,7 @@ register(
         "page.sites.kind.cms": Text("CMS signature", "подпись CMS", "CMS қолтаңба"),
         "page.sites.kind.xml": Text("XML signature", "подпись XML", "XML қолтаңба"),
         "page.sites.kind.hash": Text("hash signature", "подпись хеша", "хэш қолтаңбасы"),
+        "page.sites.kind.pdf": Text("PDF signature", "подпись PDF", "PDF қолтаңба"),
         "page.sites.kind.raw": Text("raw signature", "простая подпись", "қарапайым қолтаңба"),
         "page.sites.kind.key_info": Text(
             "certificate request", "запрос сертификата", "сертификат сұрауы"
