@@ -169,7 +169,13 @@ class FileJob:
     ) -> bytes:
         if self.fmt == "xml":
             text = _read_all(self.path, self.size, progress, stop)
-            return xmldsig.sign_xml(text, entry).encode("utf-8")
+            if stamp is None:
+                return xmldsig.sign_xml(text, entry).encode("utf-8")
+            # A timestamp on an XML document: XAdES-T (the signature timestamp as its unsigned
+            # property), which NCALayer-style XMLDSig has no place for.
+            from ..crypto import xades
+
+            return xades.sign_xades(text, entry, level="t", stamp=stamp).encode("utf-8")
         if self.detached:
 
             def step(done: int) -> None:

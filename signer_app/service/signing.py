@@ -721,13 +721,12 @@ class SigningService:
         cancel: Cancelled | None = None,
     ) -> Path:
         """Sign a local file into ``out`` (the Sign page): the same key choice and confirmation
-        as every request (``query.origin`` None: this computer's user). A detached CMS streams
+        as every request (``query.origin`` None: this computer's user); ``timestamp`` makes a
+        CAdES-T, or for XML a XAdES-T. A detached CMS streams
         in constant memory; ``progress(done, total)`` is called from a worker thread; ``cancel``
         (or cancelling the task) stops at the next chunk. A cancelled or failed job leaves no
         output file (service/file_signing.py); ``out`` is replaced only with ``overwrite``."""
         self.check_storages(query.storages)
-        if timestamp and fmt == "xml":
-            raise InvalidInput("xml timestamp", reason="XML signatures are not timestamped here")
         tsa = require_timestamp(self.tsa) if timestamp else None
         job = await asyncio.to_thread(prepare, Path(path), Path(out), fmt, detached, overwrite)
         stamp = tsa.stamp if tsa is not None else None
@@ -736,7 +735,13 @@ class SigningService:
             return job.run(entry, stamp, progress, stop)
 
         return await self.sign_local(
-            query, job.kind, job.view, work, detached=job.detached, cancel=cancel
+            query,
+            job.kind,
+            job.view,
+            work,
+            detached=job.detached,
+            cancel=cancel,
+            signature_format="XAdES-T" if fmt == "xml" and tsa is not None else None,
         )
 
     async def sign_local(
@@ -749,6 +754,7 @@ class SigningService:
         detached: bool = False,
         fits: Callable[[KeyEntry], None] | None = None,
         cancel: Cancelled | None = None,
+        signature_format: str | None = None,
     ) -> Path:
         """Sign one local file described by ``view`` (the Sign page: CMS and XML through
         ``sign_file``, PDF through service/pdf_local.py): key choice, ``fits`` (refuses a key
@@ -783,6 +789,7 @@ class SigningService:
                         detached,
                         query.locale,
                         warnings=tuple(warnings),
+                        signature_format=signature_format,
                     )
                     decision = await self.prompter.confirm(request)
                     if decision is not True:

@@ -116,6 +116,28 @@ def test_timestamped_signature_carries_a_token(demo, report: Path) -> None:
     assert signer.timestamp_time is not None
 
 
+def test_a_timestamped_xml_document_becomes_a_xades_t(demo, tmp_path: Path) -> None:
+    from signer_app.crypto import xades
+
+    doc = tmp_path / "doc.xml"
+    doc.write_text("<root><a>1</a></root>", encoding="utf-8")
+    prompter = ScriptedPrompter(approve(demo["citizen_sign"]))
+    with http_tsa() as (url, queries):
+        service = SigningService(prompter, tsa=HttpTsa(url))
+        out = run(
+            service.sign_file(LOCAL, doc, output_path(doc, "xml", False), fmt="xml", timestamp=True)
+        )
+    assert len(queries) == 1
+    checked = xmldsig.verify_xml(out.read_bytes())
+    assert checked.valid
+    (found,) = xades.inspect(out.read_bytes(), [s.certificate for s in checked.signatures])
+    assert not found.problems
+    assert len(found.timestamp_tokens) == 1
+    (request,) = prompter.of_kind("confirm")
+    assert isinstance(request, SignRequestView)
+    assert request.signature_format == "XAdES-T"
+
+
 def test_timestamp_without_a_tsa_is_refused_before_any_dialog(demo, report: Path) -> None:
     prompter = ScriptedPrompter(approve(demo["citizen_sign"]))
     with pytest.raises(NotAvailable):

@@ -274,7 +274,7 @@ class SignPage(QWidget):
     def _update_timestamp(self) -> None:
         has_tsa = self.service.tsa is not None
         pdf = self.pdf.isChecked()
-        self.timestamp.setEnabled(has_tsa and not self.xml.isChecked() and not pdf)
+        self.timestamp.setEnabled(has_tsa and not pdf)  # XML with a timestamp: XAdES-T
         # A PDF's level says whether it is timestamped; the CMS box would only confuse.
         self.timestamp.setVisible(not pdf)
         self.no_tsa.setVisible(not has_tsa and not pdf)
