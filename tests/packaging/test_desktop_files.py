@@ -95,6 +95,9 @@ def test_metainfo_names_the_project_version_the_desktop_id_and_the_binary() -> N
 
 def test_desktop_entry_offers_to_open_pdf_cms_and_xml_files() -> None:
     types = set(_entry(DESKTOP)["MimeType"].rstrip(";").split(";"))
+    root = ET.parse(METAINFO).getroot()  # noqa: S314 - our own file
+    # Software centres read what the app opens from the metainfo: the same list.
+    assert {m.text for m in root.findall("provides/mediatype")} == types
     assert types == {
         "application/pdf",
         "application/pkcs7-signature",
