@@ -232,7 +232,8 @@ def _without_archive_stamps(info: asn1_cms.SignerInfo) -> bytes:
         return bytes(info.dump())
     kept = [a for a in unsigned if a["type"].dotted != ID_ARCHIVE_TIMESTAMP_V2]
     copy = asn1_cms.SignerInfo.load(info.dump())
-    copy["unsigned_attrs"] = asn1_cms.CMSAttributes(kept) if kept else asn1_core.Void()
+    # None drops the optional field (asn1crypto refuses a Void there): as it was before.
+    copy["unsigned_attrs"] = asn1_cms.CMSAttributes(kept) if kept else None
     return bytes(copy.dump())
 
 

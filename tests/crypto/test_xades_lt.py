@@ -17,7 +17,7 @@ from validation_helpers import RunningCa, demo_anchors
 from signer_app.crypto import xades, xades_lt, xmldsig
 from signer_app.crypto.errors import InvalidInput
 from signer_app.crypto.keystores import KeyEntry
-from signer_app.crypto.validation import INDETERMINATE, TOTAL_FAILED, TOTAL_PASSED
+from signer_app.crypto.validation import INDETERMINATE, TOTAL_FAILED, TOTAL_PASSED, validate_xml
 from signer_app.service.tsa_client import HttpTsa
 from signer_app.service.verification import validate_file
 
@@ -242,3 +242,36 @@ def test_a_document_stuffed_with_archive_timestamps_is_not_checked_at_length(
     signer = offline(stuffed, tmp_path).signers[0]
     assert signer.level == "LT"
     assert any("archive timestamps: none is checked" in w for w in signer.warnings)
+
+
+def test_validate_xml_takes_the_embedded_evidence_as_validate_cms_does(
+    long_term, citizen_sign, tmp_path
+) -> None:
+    lt = long_term(citizen_sign)
+    (signature,) = xmldsig.parse(lt).getroot().iter(f"{{{xmldsig.DS_NS}}}Signature")
+    data = xades_lt.embedded_validation_data(signature)
+    report = validate_xml(
+        lt,
+        anchors=demo_anchors(),
+        intermediates=[x509.load_der_x509_certificate(d) for d in data.certificates],
+        ocsp_responses=data.ocsp_responses,
+        crls=data.crls,
+    )
+    assert report.indication == TOTAL_PASSED
+    assert report.signers[0].revocation.source == "embedded"
+    # Without it, offline, nothing says the certificates are not revoked (nor builds the
+    # TSA's path, whose CA the signature carries only in its evidence).
+    bare = validate_xml(lt, anchors=demo_anchors())
+    assert bare.indication == INDETERMINATE
+    assert bare.signers[0].revocation is None or bare.signers[0].revocation.status == "unknown"
+
+
+def test_a_failed_embedded_ocsp_response_is_named_briefly_in_the_warning(
+    long_term, citizen_sign, tmp_path
+) -> None:
+    report = offline(_tamper_first_ocsp(long_term(citizen_sign)), tmp_path)
+    (note,) = [w for w in report.signers[0].warnings if "revocation of" in w]
+    assert "embedded OCSP: " in note
+    # certvalidator's message carries the response's bytes; the note keeps its first sentence.
+    assert len(note) < 400
+    assert "b'" not in note
