@@ -26,7 +26,20 @@ The steps for one signer:
    the revocation stays valid); TOTAL_FAILED / REVOKED if the POE is at or after R, or without a
    POE if the signature's own claimed signing time is at or after R; else INDETERMINATE /
    REVOKED_NO_POE (REVOKED_CA_NO_POE for a CA). Unknown (offline, responder down): TRY_LATER,
-   INDETERMINATE under soft-fail, TOTAL_FAILED under hard-fail.
+   INDETERMINATE under soft-fail, TOTAL_FAILED under hard-fail. When embedded evidence does not
+   settle a status, the warning names it ("embedded OCSP: ...") with the first sentence of
+   certvalidator's reason, never the response bytes its message may carry.
+5. **Archive timestamps** (LTA, judged by cades_lt / xades_lt through ``ValidationRun``): a
+   valid one proves the signature existed at its time (EN 319 102-1's past signature
+   validation). A signer that no valid signature timestamp proves earlier (none, none valid,
+   level B) is judged again at the oldest valid archive time, source "archive_timestamp":
+   revoked or expired after it, PASSED with a warning; revoked before it, REVOKED. A signature
+   timestamp that does not hold still counts against the signature; a broken archive
+   timestamp proves nothing. Each TimestampReport says its ``kind``.
+
+The long-term modules build on ``ValidationRun`` (paths, revocations, fetched evidence, timestamp
+checks and judgements, verdicts, reports), ``check_timestamp``, ``overall`` and ``xml_signers``:
+nothing outside this module touches its private names (a test checks it with ``ast``).
 
 **Warm validations** (the caches live in ``Fetching.cache``, shared by the caller): what a
 validation checks every time is the CMS mathematics (cms.verify: digest, the signature over the
@@ -293,7 +306,7 @@ def validate_xml(
         ocsp_responses=ocsp_responses,
         crls=crls,
     )
-    return run.report("xml", False, list(xml_signers(run, document)))
+    return run.report("xml", False, xml_signers(run, document))
 
 
 def xml_signers(run: ValidationRun, document: bytes | str) -> list[SignerReport]:

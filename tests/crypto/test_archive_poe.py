@@ -9,7 +9,8 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from validation_helpers import RunningCa, demo_anchors, running_ca
+from cryptography import x509
+from validation_helpers import CERTS, RunningCa, demo_anchors, running_ca
 
 from signer_app.crypto import cades_lt, cms
 from signer_app.crypto.keystores import KeyEntry
@@ -23,6 +24,11 @@ from signer_app.crypto.validation import (
     validate_cms,
 )
 from signer_app.service.tsa_client import HttpTsa
+
+
+def demo_chain() -> list[x509.Certificate]:
+    return list(x509.load_pem_x509_certificates((CERTS / "trust" / "demo-chain.pem").read_bytes()))
+
 
 DOCUMENT = "Мұрағат — архив — archive\n".encode()
 
@@ -130,3 +136,32 @@ def test_only_a_valid_archive_timestamp_earlier_than_the_own_proof_rejudges(poe_
     assert run.at_archive_time(signer, [invalid]) is signer
     assert run.at_archive_time(signer, [valid_later]) is signer
     assert run.at_archive_time(signer, []) is signer
+
+
+def test_expired_since_the_archive_time_passes_offline_from_the_embedded_evidence(
+    poe_ca, demo
+) -> None:
+    entry = demo["civil_servant_sign"].open()
+    lta = cades_lt.add_archive_timestamp(long_term_b(poe_ca, entry), HttpTsa(poe_ca.tsa_url).stamp)
+    data = cades_lt.embedded_validation_data(lta)
+    # Checked a day after the signer's certificate expired, offline, from what it carries.
+    later = entry.certificate.not_valid_after_utc + dt.timedelta(days=1)
+    plain = validate_cms(
+        lta,
+        anchors=demo_anchors(),
+        now=later,
+        ocsp_responses=data.ocsp_responses,
+        crls=data.crls,
+    )
+    assert (plain.indication, plain.sub_indication) == (INDETERMINATE, "OUT_OF_BOUNDS_NO_POE")
+    # A CAdES-B carries no TSA's path (no signature timestamp when its evidence was
+    # collected): the archive TSA's CA comes from the verifier.
+    report = cades_lt.with_long_term_levels(
+        plain, lta, anchors=demo_anchors(), intermediates=demo_chain()
+    )
+    assert (report.indication, report.sub_indication) == (TOTAL_PASSED, None)
+    signer = report.signers[0]
+    assert signer.signing_time_source == "archive_timestamp"
+    assert signer.revocation is not None
+    assert (signer.revocation.status, signer.revocation.source) == ("good", "embedded")
+    assert any("an archive timestamp proves the signature existed" in w for w in signer.warnings)
