@@ -84,6 +84,7 @@ from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from lxml import etree
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator import errors as cv_errors
 from pyhanko_certvalidator.fetchers.api import Fetchers
@@ -306,13 +307,14 @@ def validate_xml(
         ocsp_responses=ocsp_responses,
         crls=crls,
     )
-    return run.report("xml", False, xml_signers(run, document))
+    return run.report("xml", False, xml_signers(run, xmldsig.parse(document)))
 
 
-def xml_signers(run: ValidationRun, document: bytes | str) -> list[SignerReport]:
-    """Each XMLDSig / XAdES signature of ``document`` judged by ``run``, in document order."""
-    checked = xmldsig.verify_xml(document)
-    found = xades.inspect(document, [s.certificate for s in checked.signatures])
+def xml_signers(run: ValidationRun, tree: etree._ElementTree) -> list[SignerReport]:
+    """Each XMLDSig / XAdES signature of a document (parsed once, by xmldsig.parse) judged by
+    ``run``, in document order."""
+    checked = xmldsig.verify_tree(tree)
+    found = xades.inspect_tree(tree, [s.certificate for s in checked.signatures])
     return [
         run.signer(
             s.certificate,

@@ -367,6 +367,9 @@ def validate_xades(
     ArchiveTimeStamp stamps the signature as it stands and its TSA validates)."""
     tree = xmldsig.parse(document)
     signatures = list(tree.getroot().iter(f"{{{DS_NS}}}Signature"))
+    if len(signatures) > xmldsig.MAX_SIGNATURES:  # before any of their evidence is read
+        reason = f"the XML holds more than {xmldsig.MAX_SIGNATURES} signatures"
+        raise InvalidInput(f"{len(signatures)} signatures", reason=reason)
     embedded = [embedded_validation_data(s) for s in signatures]
     run = ValidationRun(
         anchors,
@@ -381,7 +384,7 @@ def validate_xades(
         crls=[d for e in embedded for d in e.crls],
     )
     # xml_signers reports the signatures in document order, as they are listed here.
-    signers = xml_signers(run, document)
+    signers = xml_signers(run, tree)
     reports = [
         _long_term(run, tree, element, data, signer)
         for element, data, signer in zip(signatures, embedded, signers, strict=True)

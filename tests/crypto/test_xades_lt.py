@@ -275,3 +275,27 @@ def test_a_failed_embedded_ocsp_response_is_named_briefly_in_the_warning(
     # certvalidator's message carries the response's bytes; the note keeps its first sentence.
     assert len(note) < 400
     assert "b'" not in note
+
+
+def test_an_lta_is_parsed_once_when_validated(
+    long_term, citizen_sign, tmp_path, monkeypatch
+) -> None:
+    lta = long_term(citizen_sign, "lta")
+    real = xmldsig._parse_with_text
+    calls = []
+
+    def counted(xml: str | bytes):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(xml)
+
+    monkeypatch.setattr(xmldsig, "_parse_with_text", counted)
+    report = xades_lt.validate_xades(lta, anchors=demo_anchors())
+    assert report.signers[0].level == "LTA"
+    assert len(calls) == 1
+
+
+def test_too_many_signatures_are_refused_before_their_evidence_is_read() -> None:
+    one = f'<ds:Signature xmlns:ds="{xmldsig.DS_NS}"/>'
+    document = "<doc>" + one * (xmldsig.MAX_SIGNATURES + 1) + "</doc>"
+    with pytest.raises(InvalidInput):
+        xades_lt.validate_xades(document, anchors=demo_anchors())
