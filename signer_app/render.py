@@ -185,6 +185,7 @@ def _link_json(link: ChainLink) -> dict[str, Any]:
 
 def _timestamp_json(stamp: TimestampReport) -> dict[str, Any]:
     return {
+        "kind": stamp.kind,
         "time": _iso(stamp.time),
         "valid": stamp.valid,
         "tsa": stamp.tsa,
@@ -195,7 +196,9 @@ def _timestamp_json(stamp: TimestampReport) -> dict[str, Any]:
 
 def signer_report_json(signer: SignerReport, moment: datetime) -> dict[str, Any]:
     """One signer's verdict and evidence as JSON (stable keys)."""
-    first_valid = next((t.time for t in signer.timestamps if t.valid), None)
+    first_valid = next(
+        (t.time for t in signer.timestamps if t.valid and t.kind == "signature"), None
+    )
     return {
         "indication": signer.indication,
         "sub_indication": signer.sub_indication,
@@ -236,8 +239,11 @@ def _when(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S %Z}" if moment else "-"
 
 
+_KIND_TEXT = {"signature": "Timestamp:   ", "archive": "Archive stamp:"}
+
 _SOURCE_TEXT = {
     "timestamp": "proved by a timestamp",
+    "archive_timestamp": "proved by an archive timestamp",
     "claimed": "as the signer's computer claims; not proved",
     "none": "",
 }
@@ -265,7 +271,8 @@ def signer_report_lines(number: int, signer: SignerReport, moment: datetime) -> 
         lines.append(f"  Signed at:    {_when(signer.signing_time)} ({source})")
     for stamp in signer.timestamps:
         state = "valid" if stamp.valid else f"NOT VALID: {stamp.problem}"
-        lines.append(f"  Timestamp:    {_when(stamp.time)} by {stamp.tsa or '?'} ({state})")
+        label = _KIND_TEXT[stamp.kind]
+        lines.append(f"  {label} {_when(stamp.time)} by {stamp.tsa or '?'} ({state})")
     if signer.revocation is not None:
         lines.append(f"  Revocation:   {_revocation_text(signer.revocation)}")
     if signer.chain:

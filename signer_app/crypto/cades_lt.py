@@ -31,7 +31,9 @@ from asn1crypto import cms as asn1_cms
 from asn1crypto import core as asn1_core
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import archive_timestamp, cms, tsp
 from .archive_timestamp import (
@@ -41,23 +43,21 @@ from .archive_timestamp import (
     Content,
     add_archive_timestamp,
 )
-from .errors import MalformedCms, QalamError
+from .errors import MalformedCms
 
 # The validator's own path building and TSA checks, reused so that collecting the data and
 # judging an archive timestamp follow exactly the rules validation follows.
 from .validation import (
     OFFLINE,
     TOTAL_FAILED,
-    TOTAL_PASSED,
     Fetching,
-    Indication,
     Level,
     SignerReport,
     TimestampReport,
-    ValidationPolicy,
     ValidationReport,
-    _asn1,
-    _Run,
+    ValidationRun,
+    check_timestamp,
+    overall,
 )
 
 _ID_SIGNATURE_TIME_STAMP = "1.2.840.113549.1.9.16.2.14"
@@ -144,29 +144,19 @@ def collect_validation_data(
         x509.load_der_x509_certificate(d) for d in embedded_validation_data(signature).certificates
     ]
     tsa_certs = _tsa_certificates(signed)
-    run = _Run(
-        anchors,
-        [*carried, *tsa_certs, *intermediates],
-        ValidationPolicy(),
-        fetching,
-        datetime.now(UTC),
+    run = ValidationRun(
+        anchors, [*carried, *tsa_certs, *intermediates], fetching=fetching, now=datetime.now(UTC)
     )
     certificates: dict[bytes, None] = {}
     for leaf in [*_signer_certificates(signed, carried), *tsa_certs]:
-        outcome = run._path(_asn1(leaf), run.now, set(), None)
-        if outcome.path is None:
+        path = run.path(leaf)
+        if path is None:
             continue
-        for cert in outcome.path.iter_certs(include_root=True):
+        for cert in path.iter_certs(include_root=True):
             certificates[cert.dump()] = None
-        run._revocations(outcome.path)  # fetches (or takes from the cache) what the path needs
-    responses: list[bytes] = []
-    crls: list[bytes] = []
-    if run.fetchers is not None:
-        responses = list(
-            dict.fromkeys(r.dump() for r in run.fetchers.ocsp_fetcher.fetched_responses())
-        )
-        crls = list(dict.fromkeys(c.dump() for c in run.fetchers.crl_fetcher.fetched_crls()))
-    return ValidationData(tuple(certificates), tuple(responses), tuple(crls))
+        run.revocations(path)  # fetches (or takes from the cache) what the path needs
+    responses, crls = run.fetched_evidence()
+    return ValidationData(tuple(certificates), responses, crls)
 
 
 def _signer_certificates(
@@ -177,7 +167,7 @@ def _signer_certificates(
     for info in signed["signer_infos"]:
         sid = info["sid"]
         for certificate in carried:
-            cert = _asn1(certificate)
+            cert = asn1_x509.Certificate.load(certificate.public_bytes(Encoding.DER))
             if sid.name == "issuer_and_serial_number":
                 match = (
                     cert.issuer == sid.chosen["issuer"]
@@ -242,7 +232,8 @@ def _without_archive_stamps(info: asn1_cms.SignerInfo) -> bytes:
         return bytes(info.dump())
     kept = [a for a in unsigned if a["type"].dotted != ID_ARCHIVE_TIMESTAMP_V2]
     copy = asn1_cms.SignerInfo.load(info.dump())
-    copy["unsigned_attrs"] = asn1_cms.CMSAttributes(kept) if kept else asn1_core.Void()
+    # None drops the optional field (asn1crypto refuses a Void there): as it was before.
+    copy["unsigned_attrs"] = asn1_cms.CMSAttributes(kept) if kept else None
     return bytes(copy.dump())
 
 
@@ -348,21 +339,21 @@ def with_long_term_levels(
     v3 = archive_timestamp.check_archive_timestamps(signature, content)
     legacy = _legacy_checks(signature, infos)
     carried = [x509.load_der_x509_certificate(d) for d in data.certificates]
-    run = _Run(
+    run = ValidationRun(
         anchors,
         [*carried, *intermediates],
-        report.policy,
-        fetching,
-        report.validation_time,
-        data.ocsp_responses,
-        data.crls,
+        policy=report.policy,
+        fetching=fetching,
+        now=report.validation_time,
+        ocsp_responses=data.ocsp_responses,
+        crls=data.crls,
     )
     # validate_cms reports the SignerInfos in their order.
     signers = tuple(
         _raised(signer, (*v3[n], *legacy[n]), run) if n < len(infos) else signer
         for n, signer in enumerate(report.signers)
     )
-    indication, sub = _overall(signers)
+    indication, sub = overall(signers)
     return replace(report, indication=indication, sub_indication=sub, signers=signers)
 
 
@@ -376,24 +367,19 @@ def _legacy_checks(
         checks = []
         for token_der in _tokens_of(info, ID_ARCHIVE_TIMESTAMP_V2):
             imprint = archive_imprint_data(signature) if imprint is None else imprint
-            token, problem = _checked(token_der, imprint)
+            token, problem = check_timestamp(token_der, imprint)
             checks.append(ArchiveCheck("v2", token_der, token, problem))
         found.append(tuple(checks))
     return found
 
 
-def _checked(token_der: bytes, data: bytes) -> tuple[tsp.TimeStampToken | None, str | None]:
-    try:
-        return tsp.verify_token(token_der, data), None
-    except QalamError as error:
-        return None, error.message("en")
-
-
 def _raised(
-    signer: SignerReport, checks: Sequence[ArchiveCheck], run: _Run | None = None
+    signer: SignerReport, checks: Sequence[ArchiveCheck], run: ValidationRun | None = None
 ) -> SignerReport:
     """One signer after its archive timestamps ``checks`` (oldest v3 first): TOTAL_FAILED when
-    a v3 one no longer holds; else LT, or LTA when every one holds and its TSA validates."""
+    a v3 one no longer holds; else judged again at the oldest valid one when nothing earlier
+    proves the signature's existence (validation's at_archive_time); then LT, or LTA when
+    every one holds and its TSA validates."""
     broken = [
         f"an archive timestamp does not hold: {c.problem}"
         for c in checks
@@ -403,36 +389,37 @@ def _raised(
         signer = replace(signer, warnings=(*signer.warnings, *broken))
     if broken and signer.indication != TOTAL_FAILED:
         signer = replace(signer, indication=TOTAL_FAILED, sub_indication="HASH_FAILURE")
-    known = signer.revocation is not None and signer.revocation.status != "unknown"
-    if signer.level != "T" or not known:
-        return signer
+    if not checks or run is None:
+        return _levelled(signer, [], [])
     stamps: list[TimestampReport] = []
     notes: list[str] = []
     for check in checks:
         if check.token is None:
-            stamps.append(TimestampReport(None, False, None, problem=check.problem))
+            stamp = TimestampReport(None, False, None, problem=check.problem, kind="archive")
             if check.version == "v2":
                 notes.append(f"an archive timestamp is not valid ({check.problem})")
-        elif run is not None:
-            stamp = run._tsa_check(check.token, None)
-            stamps.append(stamp)
+        else:
+            stamp = run.judge_timestamp((check.token, None), "archive")
             if not stamp.valid:
                 notes.append(f"an archive timestamp is not valid ({stamp.problem})")
-    level: Level = "LTA" if stamps and all(s.valid for s in stamps) else "LT"
+        stamps.append(stamp)
+    # A broken stamp proves nothing; the others still say when the signature existed.
+    judged = signer if broken else run.at_archive_time(signer, stamps)
+    return _levelled(judged, stamps, notes)
+
+
+def _levelled(
+    signer: SignerReport, stamps: Sequence[TimestampReport], notes: Sequence[str]
+) -> SignerReport:
+    """A level-T signer whose status is known raised to LT, or LTA when ``stamps`` (its judged
+    archive timestamps) are there and every one holds; ``stamps`` and ``notes`` are added."""
+    known = signer.revocation is not None and signer.revocation.status != "unknown"
+    level: Level | None = signer.level
+    if signer.level == "T" and known:
+        level = "LTA" if stamps and all(s.valid for s in stamps) else "LT"
     return replace(
         signer,
         level=level,
         timestamps=(*signer.timestamps, *stamps),
         warnings=(*signer.warnings, *notes),
     )
-
-
-def _overall(signers: Sequence[SignerReport]) -> tuple[Indication, str | None]:
-    """The document's verdict from its signers' (validation._report's rule)."""
-    if not signers:
-        return TOTAL_FAILED, "FORMAT_FAILURE"
-    if all(s.indication == TOTAL_PASSED for s in signers):
-        return TOTAL_PASSED, None
-    worst = next((s for s in signers if s.indication == TOTAL_FAILED), None)
-    worst = worst or next(s for s in signers if s.indication != TOTAL_PASSED)
-    return worst.indication, worst.sub_indication

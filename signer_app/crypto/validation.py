@@ -26,7 +26,20 @@ The steps for one signer:
    the revocation stays valid); TOTAL_FAILED / REVOKED if the POE is at or after R, or without a
    POE if the signature's own claimed signing time is at or after R; else INDETERMINATE /
    REVOKED_NO_POE (REVOKED_CA_NO_POE for a CA). Unknown (offline, responder down): TRY_LATER,
-   INDETERMINATE under soft-fail, TOTAL_FAILED under hard-fail.
+   INDETERMINATE under soft-fail, TOTAL_FAILED under hard-fail. When embedded evidence does not
+   settle a status, the warning names it ("embedded OCSP: ...") with the first sentence of
+   certvalidator's reason, never the response bytes its message may carry.
+5. **Archive timestamps** (LTA, judged by cades_lt / xades_lt through ``ValidationRun``): a
+   valid one proves the signature existed at its time (EN 319 102-1's past signature
+   validation). A signer that no valid signature timestamp proves earlier (none, none valid,
+   level B) is judged again at the oldest valid archive time, source "archive_timestamp":
+   revoked or expired after it, PASSED with a warning; revoked before it, REVOKED. A signature
+   timestamp that does not hold still counts against the signature; a broken archive
+   timestamp proves nothing. Each TimestampReport says its ``kind``.
+
+The long-term modules build on ``ValidationRun`` (paths, revocations, fetched evidence, timestamp
+checks and judgements, verdicts, reports), ``check_timestamp``, ``overall`` and ``xml_signers``:
+nothing outside this module touches its private names (a test checks it with ``ast``).
 
 **Warm validations** (the caches live in ``Fetching.cache``, shared by the caller): what a
 validation checks every time is the CMS mathematics (cms.verify: digest, the signature over the
@@ -59,7 +72,8 @@ import asyncio
 import contextlib
 import hashlib
 import operator
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -70,6 +84,7 @@ from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from lxml import etree
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator import errors as cv_errors
 from pyhanko_certvalidator.fetchers.api import Fetchers
@@ -99,6 +114,13 @@ TOTAL_FAILED: Final = "TOTAL_FAILED"
 INDETERMINATE: Final = "INDETERMINATE"
 Indication = Literal["TOTAL_PASSED", "TOTAL_FAILED", "INDETERMINATE"]
 Level = Literal["B", "T", "LT", "LTA"]
+# What a timestamp stamps: the signature value, or (LTA) the signature with its evidence.
+TimestampKind = Literal["signature", "archive"]
+# Where a signer's signing time comes from: a signature timestamp or an archive timestamp (both
+# proofs of existence), the signer's own signingTime attribute (not proof), or nowhere.
+TimeSource = Literal["timestamp", "archive_timestamp", "claimed", "none"]
+# A timestamp token checked over what it stamps (imprint, TSA signature), or why it does not hold.
+CheckedToken = tuple[tsp.TimeStampToken | None, str | None]
 
 _ID_SIGNATURE_TIME_STAMP = "1.2.840.113549.1.9.16.2.14"
 _NO_REVOCATION_CHECK = CertRevTrustPolicy(
@@ -169,13 +191,15 @@ class ChainLink:
 # dataclass's __init__ costs three times a plain one's (a visible share of a warm validation).
 @dataclass(slots=True)
 class TimestampReport:
-    """One signature timestamp: its time, its TSA, whether it holds and why not."""
+    """One timestamp (a signature's or an archive one): its time, its TSA, whether it holds
+    and why not."""
 
     time: datetime | None
     valid: bool
     tsa: str | None
     chain: tuple[ChainLink, ...] = ()
     problem: str | None = None
+    kind: TimestampKind = "signature"
 
 
 # Read-only by convention, not frozen: one is made per signature checked, and a frozen
@@ -188,10 +212,10 @@ class SignerReport:
     sub_indication: str | None
     certificate: x509.Certificate | None
     identity: Identity | None
-    # The time the verdict is about, and where it comes from: "timestamp" (a proof of existence),
-    # "claimed" (the signer's own signingTime attribute: not proof), or "none".
+    # The time the verdict is about, and where it comes from (TimeSource): a signature or an
+    # archive timestamp (proofs of existence), the signer's own claim (not proof), or none.
     signing_time: datetime | None
-    signing_time_source: Literal["timestamp", "claimed", "none"]
+    signing_time_source: TimeSource
     claimed_signing_time: datetime | None
     chain: tuple[ChainLink, ...]
     revocation: RevocationStatus | None
@@ -269,22 +293,38 @@ def validate_xml(
     policy: ValidationPolicy = ValidationPolicy(),
     fetching: Fetching = OFFLINE,
     now: datetime | None = None,
+    ocsp_responses: Sequence[bytes] = (),
+    crls: Sequence[bytes] = (),
 ) -> ValidationReport:
-    """Validate every XMLDSig / XAdES signature of a document (XAdES-T: level T)."""
-    checked = xmldsig.verify_xml(document)
-    run = _Run(anchors, list(intermediates), policy, fetching, now or datetime.now(UTC))
-    found = xades.inspect(document, [s.certificate for s in checked.signatures])
-    reports = [
+    """Validate every XMLDSig / XAdES signature of a document (XAdES-T: level T); DER
+    ``ocsp_responses`` and ``crls`` (a XAdES-LT's embedded data) are used beside fetching."""
+    run = ValidationRun(
+        anchors,
+        intermediates,
+        policy=policy,
+        fetching=fetching,
+        now=now,
+        ocsp_responses=ocsp_responses,
+        crls=crls,
+    )
+    return run.report("xml", False, xml_signers(run, xmldsig.parse(document)))
+
+
+def xml_signers(run: ValidationRun, tree: etree._ElementTree) -> list[SignerReport]:
+    """Each XMLDSig / XAdES signature of a document (parsed once, by xmldsig.parse) judged by
+    ``run``, in document order."""
+    checked = xmldsig.verify_tree(tree)
+    found = xades.inspect_tree(tree, [s.certificate for s in checked.signatures])
+    return [
         run.signer(
             s.certificate,
             (*s.problems, *x.problems),
             x.claimed_signing_time,
-            [_checked_token(token, x.stamped_data) for token in x.timestamp_tokens],
+            [check_timestamp(token, x.stamped_data) for token in x.timestamp_tokens],
             xml=True,
         )
         for s, x in zip(checked.signatures, found, strict=True)
     ]
-    return _report("xml", False, run, reports)
 
 
 def certificate_status(
@@ -304,16 +344,20 @@ def certificate_status(
     return run._revocations(outcome.path)[0]
 
 
+def overall(signers: Sequence[SignerReport]) -> tuple[Indication, str | None]:
+    """A document's verdict from its signers': none is FORMAT_FAILURE, else the first failed
+    signer's, else the first one's that did not pass, else TOTAL_PASSED."""
+    if not signers:
+        return TOTAL_FAILED, "FORMAT_FAILURE"
+    if all(r.indication == TOTAL_PASSED for r in signers):
+        return TOTAL_PASSED, None
+    worst = next((r for r in signers if r.indication == TOTAL_FAILED), None)
+    worst = worst or next(r for r in signers if not r.passed)
+    return worst.indication, worst.sub_indication
+
+
 def _report(kind: str, detached: bool, run: _Run, reports: list[SignerReport]) -> ValidationReport:
-    if not reports:
-        indication: Indication = TOTAL_FAILED
-        sub: str | None = "FORMAT_FAILURE"
-    elif all(r.indication == TOTAL_PASSED for r in reports):
-        indication, sub = TOTAL_PASSED, None
-    else:
-        worst = next((r for r in reports if r.indication == TOTAL_FAILED), None)
-        worst = worst or next(r for r in reports if not r.passed)
-        indication, sub = worst.indication, worst.sub_indication
+    indication, sub = overall(reports)
     return ValidationReport(
         indication=indication,
         sub_indication=sub,
@@ -371,10 +415,9 @@ def _parsed(der: bytes) -> asn1_x509.Certificate:
     return certificate
 
 
-def _checked_token(
-    token_der: bytes, stamped: bytes
-) -> tuple[tsp.TimeStampToken | None, str | None]:
-    """The token checked over ``stamped`` (imprint, TSA signature), or why it does not hold."""
+def check_timestamp(token_der: bytes, stamped: bytes) -> CheckedToken:
+    """The token checked over ``stamped`` (imprint, TSA signature), or why it does not hold.
+    Its TSA's path is not judged here: ValidationRun.judge_timestamp does that."""
     try:
         return tsp.verify_token(bytes(token_der), bytes(stamped)), None
     except QalamError as error:
@@ -552,6 +595,16 @@ class _Verdict:
             self.warnings.append(note)
 
 
+def _judge_problems(problems: Sequence[str], verdict: _Verdict) -> None:
+    """The verdict of the mathematics' problems (cms / xmldsig codes)."""
+    for code, indication, sub in _CRYPTO_VERDICTS:
+        if code in problems:
+            verdict.worsen(indication, sub)
+            return
+    if set(problems) - {cms.TIMESTAMP_INVALID}:
+        verdict.worsen(TOTAL_FAILED, "SIG_CRYPTO_FAILURE")
+
+
 class _Run:
     """What one document's validation shares: anchors, certificates, fetchers, the time."""
 
@@ -633,20 +686,14 @@ class _Run:
         certificate: x509.Certificate | None,
         problems: Sequence[str],
         claimed: datetime | None,
-        checked: list[tuple[tsp.TimeStampToken | None, str | None]],
+        checked: list[CheckedToken],
         *,
         xml: bool = False,
     ) -> SignerReport:
         """One signer's report from its cryptographic problems and its checked timestamps."""
         verdict = _Verdict()
         if problems:
-            for code, indication, sub in _CRYPTO_VERDICTS:
-                if code in problems:
-                    verdict.worsen(indication, sub)
-                    break
-            else:
-                if set(problems) - {cms.TIMESTAMP_INVALID}:
-                    verdict.worsen(TOTAL_FAILED, "SIG_CRYPTO_FAILURE")
+            _judge_problems(problems, verdict)
         identity = _identity(certificate) if certificate is not None else None
         # The signer's chain is validated first, at the earliest genTime of the tokens that
         # verify: its CA certificates (fetched by AIA) are then at hand for the TSA's chain,
@@ -682,7 +729,7 @@ class _Run:
             verdict.warnings.extend(signer_verdict.warnings)
         if poe is not None:
             when: datetime | None = poe
-            source: Literal["timestamp", "claimed", "none"] = "timestamp"
+            source: TimeSource = "timestamp"
         elif claimed is not None:
             when, source = claimed, "claimed"
         else:
@@ -705,12 +752,64 @@ class _Run:
             warnings=tuple(dict.fromkeys(verdict.warnings)) if verdict.warnings else (),
         )
 
+    def at_archive_time(
+        self, signer: SignerReport, archive: Sequence[TimestampReport], *, xml: bool = False
+    ) -> SignerReport:
+        """``signer`` judged again at the oldest valid archive timestamp of ``archive`` when
+        that proves its existence earlier than its own signature timestamps do (none valid,
+        or level B): ETSI EN 319 102-1's past signature validation with that proof of
+        existence. Broken mathematics stays broken; a signature timestamp that does not
+        hold still counts against the signature (the archive timestamp sealed it as it was)."""
+        times = [a.time for a in archive if a.valid and a.time is not None]
+        if not times or signer.certificate is None:
+            return signer
+        poe = min(times)
+        own = signer.signing_time if signer.signing_time_source == "timestamp" else None
+        if own is not None and own <= poe:
+            return signer
+        verdict = _Verdict()
+        if signer.problems:
+            _judge_problems(signer.problems, verdict)
+        if verdict.indication == TOTAL_FAILED:
+            return signer
+        for stamp in signer.timestamps:
+            if stamp.kind == "signature" and not stamp.valid:
+                verdict.worsen(
+                    INDETERMINATE,
+                    "SIG_CONSTRAINTS_FAILURE",
+                    f"a signature timestamp is not valid ({stamp.problem}); its time is not used",
+                )
+        chain_verdict = _Verdict()
+        leaf = _asn1(signer.certificate)
+        claimed = signer.claimed_signing_time
+        chain, revocation = self._signer_chain(leaf, poe, claimed, chain_verdict, archive=True)
+        verdict.worsen(chain_verdict.indication, chain_verdict.sub)
+        verdict.warnings.extend(chain_verdict.warnings)
+        verdict.warnings.append(
+            f"no signature timestamp proves the signing time: an archive timestamp proves the "
+            f"signature existed at {poe:%Y-%m-%d %H:%M:%S %Z}, and it is judged at that time"
+        )
+        if xml and not signer.problems and all(t.kind != "signature" for t in signer.timestamps):
+            verdict.warnings.append("XML signatures carry no timestamp here: level B")
+        return replace(
+            signer,
+            indication=verdict.indication,
+            sub_indication=verdict.sub,
+            signing_time=poe,
+            signing_time_source="archive_timestamp",
+            chain=chain,
+            revocation=revocation,
+            warnings=tuple(dict.fromkeys(verdict.warnings)),
+        )
+
     def _signer_chain(
         self,
         leaf: asn1_x509.Certificate,
         poe: datetime | None,
         claimed: datetime | None,
         verdict: _Verdict,
+        *,
+        archive: bool = False,
     ) -> tuple[tuple[ChainLink, ...], RevocationStatus | None]:
         outcome, statuses, links = self._chain(leaf, poe or self.now, _SIGNER_USE, "signer", poe)
         if outcome.path is None:
@@ -724,7 +823,7 @@ class _Run:
             return (_link(leaf, "signer"),), None
         leaf_status = statuses.get(0)
         for index, status in statuses.items():
-            self._judge_revocation(status, index == 0, poe, claimed, verdict)
+            self._judge_revocation(status, index == 0, poe, claimed, verdict, archive)
         return links, leaf_status
 
     def _judge_revocation(
@@ -734,10 +833,11 @@ class _Run:
         poe: datetime | None,
         claimed: datetime | None,
         verdict: _Verdict,
+        archive: bool = False,
     ) -> None:
         whose = "the signer's certificate" if is_leaf else "a CA certificate of the chain"
         if status.status == "unknown":
-            note = f"revocation of {whose} is unknown: {status.detail}"
+            note = f"revocation of {whose} is unknown: {_brief(status.detail)}"
             if self.policy.revocation == "hard-fail":
                 verdict.worsen(TOTAL_FAILED, "TRY_LATER", note)
             else:
@@ -747,9 +847,8 @@ class _Run:
             return
         at = f"{status.revoked_at:%Y-%m-%d %H:%M:%S %Z}"
         if poe is not None and poe < status.revoked_at:
-            verdict.warnings.append(
-                f"{whose} was revoked at {at} ({status.reason}), after the timestamped signing"
-            )
+            after = "the time an archive timestamp proves" if archive else "the timestamped signing"
+            verdict.warnings.append(f"{whose} was revoked at {at} ({status.reason}), after {after}")
         elif poe is not None or (claimed is not None and claimed >= status.revoked_at):
             verdict.worsen(
                 TOTAL_FAILED, "REVOKED", f"{whose} was revoked at {at} ({status.reason})"
@@ -1020,7 +1119,7 @@ class _Run:
     def _token(
         self, token_der: bytes, stamped: bytes
     ) -> tuple[tsp.TimeStampToken | None, str | None]:
-        return _checked_token(token_der, stamped)
+        return check_timestamp(token_der, stamped)
 
     def _tsa_check(self, token: tsp.TimeStampToken | None, problem: str | None) -> TimestampReport:
         if token is None:
@@ -1039,15 +1138,140 @@ class _Run:
                 problem = "the TSA certificate was revoked before the time it stamped"
                 return TimestampReport(token.gen_time, False, tsa_name, chain, problem)
             if status.status == "unknown" and self.policy.revocation == "hard-fail":
-                problem = f"the TSA certificate's revocation is unknown: {status.detail}"
+                problem = f"the TSA certificate's revocation is unknown: {_brief(status.detail)}"
                 return TimestampReport(token.gen_time, False, tsa_name, chain, problem)
         return TimestampReport(token.gen_time, True, tsa_name, chain)
 
 
+class ValidationRun:
+    """One document's validation, for the modules that build on the validator (CAdES and
+    XAdES LT/LTA): paths, revocation, timestamps and verdicts by the very rules, caches and
+    evidence validate_cms and validate_xml use. Synchronous, like them (see the module's text).
+    """
+
+    __slots__ = ("_run",)
+
+    def __init__(
+        self,
+        anchors: Sequence[x509.Certificate],
+        intermediates: Iterable[x509.Certificate] = (),
+        *,
+        policy: ValidationPolicy = ValidationPolicy(),
+        fetching: Fetching = OFFLINE,
+        now: datetime | None = None,
+        ocsp_responses: Sequence[bytes] = (),
+        crls: Sequence[bytes] = (),
+    ) -> None:
+        # ocsp_responses and crls: DER evidence the document carries, used beside fetching.
+        now = now or datetime.now(UTC)
+        self._run = _Run(anchors, list(intermediates), policy, fetching, now, ocsp_responses, crls)
+
+    @property
+    def now(self) -> datetime:
+        """The validation time."""
+        return self._run.now
+
+    @property
+    def policy(self) -> ValidationPolicy:
+        """The policy verdicts follow."""
+        return self._run.policy
+
+    def path(
+        self,
+        certificate: x509.Certificate,
+        at: datetime | None = None,
+        *,
+        key_usage: Iterable[str] = (),
+        eku: Iterable[str] = (),
+    ) -> ValidationPath | None:
+        """``certificate``'s validated path to an anchor at ``at`` (default: now) for these key
+        usages and EKUs (asn1crypto names: "digital_signature", "time_stamping"), or None."""
+        use = (frozenset(key_usage), frozenset(eku))
+        return self._run._path_for(_asn1(certificate), at or self.now, use).path
+
+    def revocations(self, path: ValidationPath) -> dict[int, RevocationStatus]:
+        """The status of each certificate of ``path`` below its anchor (0 = the leaf), fetched
+        now or taken from the cache (offline: from the embedded evidence, or "unknown")."""
+        return self._run._revocations(path)
+
+    def fetched_evidence(self) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+        """The DER OCSP responses and CRLs this run's fetchers fetched so far (none offline)."""
+        fetchers = self._run.fetchers
+        if fetchers is None:
+            return (), ()
+        responses = dict.fromkeys(r.dump() for r in fetchers.ocsp_fetcher.fetched_responses())
+        crls = dict.fromkeys(c.dump() for c in fetchers.crl_fetcher.fetched_crls())
+        return tuple(responses), tuple(crls)
+
+    def judge_timestamp(
+        self, checked: CheckedToken, kind: TimestampKind = "signature"
+    ) -> TimestampReport:
+        """A checked token (check_timestamp) judged: its TSA's path at genTime with the
+        timeStamping EKU, not revoked before it (unknown fails it under hard-fail)."""
+        report = self._run._tsa_check(*checked)
+        return report if kind == "signature" else replace(report, kind=kind)
+
+    def signer(
+        self,
+        certificate: x509.Certificate | None,
+        problems: Sequence[str],
+        claimed: datetime | None,
+        checked: list[CheckedToken],
+        *,
+        xml: bool = False,
+    ) -> SignerReport:
+        """One signer's report from its mathematics' problems (cms / xmldsig codes), its
+        claimed signing time and its signature timestamps checked over its signature value."""
+        return self._run.signer(certificate, problems, claimed, checked, xml=xml)
+
+    def at_archive_time(
+        self, signer: SignerReport, archive: Sequence[TimestampReport], *, xml: bool = False
+    ) -> SignerReport:
+        """``signer`` judged again at the oldest valid one of its judged ``archive`` timestamps
+        when nothing earlier proves its existence (see _Run.at_archive_time); else as it is."""
+        return self._run.at_archive_time(signer, archive, xml=xml)
+
+    def report(
+        self, format: str, detached: bool, signers: Sequence[SignerReport]
+    ) -> ValidationReport:
+        """The document's report: ``format`` ("cms", "xml"), its signers, the overall verdict."""
+        return _report(format, detached, self._run, list(signers))
+
+
 def _from_embedded(status: RevocationStatus) -> RevocationStatus:
     if status.source == "none":
-        return status
+        # Each of certvalidator's reasons names the evidence ("OCSP: ...", "CRL: ...") and may
+        # carry the whole response's bytes: said briefly, as the signature's own evidence.
+        reasons = [f"embedded {part}" for part in _REASONS.split(_brief(status.detail)) if part]
+        return replace(status, detail="; ".join(reasons) or status.detail)
     return replace(status, source="embedded", detail=f"embedded {status.detail}".strip())
+
+
+# A reason of revocation.check_revocation's, one per kind of evidence tried.
+_REASONS: Final = re.compile(r"; (?=(?:OCSP|CRL): )")
+# The first sentence of a reason, within this length: certvalidator's messages can hold a whole
+# OCSP response or CRL, kilobytes no one reads in a warning.
+REASON_LIMIT: Final = 160
+
+
+def _brief(detail: str) -> str:
+    """``detail`` (one or more "OCSP: ..." / "CRL: ..." reasons) with each reason cut to its
+    first sentence, at most REASON_LIMIT characters."""
+    if len(detail) <= REASON_LIMIT:
+        return detail
+    return "; ".join(_first_sentence(part) for part in _REASONS.split(detail))
+
+
+def _first_sentence(reason: str) -> str:
+    cut = len(reason)
+    for end in (". ", ".\n", "\n", ": b'", ': b"'):
+        at = reason.find(end)
+        if 0 < at < cut:
+            cut = at + (1 if end[0] == "." else 0)
+    text = reason[:cut].rstrip()
+    if len(text) > REASON_LIMIT:
+        text = text[: REASON_LIMIT - 1].rstrip() + "…"
+    return text
 
 
 def _run(coro: Any) -> Any:
@@ -1060,12 +1284,21 @@ __all__ = [
     "TOTAL_FAILED",
     "TOTAL_PASSED",
     "ChainLink",
+    "CheckedToken",
     "Fetching",
+    "Indication",
+    "Level",
     "SignerReport",
+    "TimeSource",
+    "TimestampKind",
     "TimestampReport",
     "ValidationPolicy",
     "ValidationReport",
+    "ValidationRun",
     "certificate_status",
+    "check_timestamp",
+    "overall",
     "validate_cms",
     "validate_xml",
+    "xml_signers",
 ]

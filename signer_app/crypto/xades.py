@@ -331,7 +331,13 @@ def inspect(
 ) -> list[XadesProperties]:
     """The XAdES properties of every ds:Signature, in document order (xmldsig.verify_xml's
     order); ``certificates`` are the signers core verification found, for SigningCertificate."""
-    tree = parse(document)
+    return inspect_tree(parse(document), certificates)
+
+
+def inspect_tree(
+    tree: etree._ElementTree, certificates: list[x509.Certificate | None] | None = None
+) -> list[XadesProperties]:
+    """``inspect`` over a document already parsed by xmldsig.parse."""
     signatures = list(tree.getroot().iter(f"{{{DS_NS}}}Signature"))
     found = certificates or [None] * len(signatures)
     return [
@@ -350,5 +356,6 @@ __all__ = [
     "XadesProperties",
     "draft_xades",
     "inspect",
+    "inspect_tree",
     "sign_xades",
 ]

@@ -43,7 +43,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from asn1crypto import crl as asn1_crl
@@ -60,15 +60,15 @@ from .validation import (
     OFFLINE,
     Fetching,
     Level,
+    SignerReport,
     TimestampReport,
     ValidationPolicy,
     ValidationReport,
-    _asn1,
-    _checked_token,
-    _report,
-    _Run,
+    ValidationRun,
+    check_timestamp,
+    xml_signers,
 )
-from .xades import XADES141_NS, XADES_NS, Draft, Stamp, draft_xades, inspect
+from .xades import XADES141_NS, XADES_NS, Draft, Stamp, draft_xades
 from .xmldsig import C14N, DS_NS, _canonical
 
 LongTermLevel = Literal["lt", "lta"]
@@ -111,9 +111,7 @@ def collect_validation_data(
     certificate on them, fetched over ``fetching`` (give it a fresh cache: what the cache
     already holds is not fetched, so not collected). Paths that cannot be built add nothing:
     the verifier says why later."""
-    run = _Run(
-        anchors, [*tsa_certs, *intermediates], ValidationPolicy(), fetching, datetime.now(UTC)
-    )
+    run = ValidationRun(anchors, [*tsa_certs, *intermediates], fetching=fetching)
     parts: list[ValidationData] = []
     seen_responses: set[bytes] = set()
     seen_crls: set[bytes] = set()
@@ -121,22 +119,16 @@ def collect_validation_data(
     for leaves in ([certificate], tsa_certs):
         certificates: dict[bytes, None] = {}
         for leaf in leaves:
-            outcome = run._path(_asn1(leaf), run.now, set(), None)
-            if outcome.path is None:
+            path = run.path(leaf)
+            if path is None:
                 continue
-            for cert in outcome.path.iter_certs(include_root=True):
+            for cert in path.iter_certs(include_root=True):
                 if cert.dump() not in seen_certs:
                     certificates[cert.dump()] = None
-            run._revocations(outcome.path)  # fetches what the path needs
-        responses: dict[bytes, None] = {}
-        crls: dict[bytes, None] = {}
-        if run.fetchers is not None:
-            for response in run.fetchers.ocsp_fetcher.fetched_responses():
-                if response.dump() not in seen_responses:
-                    responses[response.dump()] = None
-            for crl in run.fetchers.crl_fetcher.fetched_crls():
-                if crl.dump() not in seen_crls:
-                    crls[crl.dump()] = None
+            run.revocations(path)  # fetches what the path needs
+        fetched_responses, fetched_crls = run.fetched_evidence()
+        responses = dict.fromkeys(r for r in fetched_responses if r not in seen_responses)
+        crls = dict.fromkeys(c for c in fetched_crls if c not in seen_crls)
         seen_certs.update(certificates)
         seen_responses.update(responses)
         seen_crls.update(crls)
@@ -373,52 +365,63 @@ def validate_xades(
     data are used beside fetching (offline: judged at the timestamp's time, source "embedded"),
     and a level-T signer is raised to LT (revocation data embedded, status known) or LTA (an
     ArchiveTimeStamp stamps the signature as it stands and its TSA validates)."""
-    checked = xmldsig.verify_xml(document)
     tree = xmldsig.parse(document)
     signatures = list(tree.getroot().iter(f"{{{DS_NS}}}Signature"))
+    if len(signatures) > xmldsig.MAX_SIGNATURES:  # before any of their evidence is read
+        reason = f"the XML holds more than {xmldsig.MAX_SIGNATURES} signatures"
+        raise InvalidInput(f"{len(signatures)} signatures", reason=reason)
     embedded = [embedded_validation_data(s) for s in signatures]
-    run = _Run(
+    run = ValidationRun(
         anchors,
         [
             *(x509.load_der_x509_certificate(d) for e in embedded for d in e.certificates),
             *intermediates,
         ],
-        policy,
-        fetching,
-        now or datetime.now(UTC),
-        [d for e in embedded for d in e.ocsp_responses],
-        [d for e in embedded for d in e.crls],
+        policy=policy,
+        fetching=fetching,
+        now=now,
+        ocsp_responses=[d for e in embedded for d in e.ocsp_responses],
+        crls=[d for e in embedded for d in e.crls],
     )
-    found = inspect(document, [s.certificate for s in checked.signatures])
-    reports = []
-    for element, data, s, x in zip(signatures, embedded, checked.signatures, found, strict=True):
-        signer = run.signer(
-            s.certificate,
-            (*s.problems, *x.problems),
-            x.claimed_signing_time,
-            [_checked_token(token, x.stamped_data) for token in x.timestamp_tokens],
-            xml=True,
-        )
-        known = signer.revocation is not None and signer.revocation.status != "unknown"
-        if signer.level != "T" or not known or not data.has_revocation_data:
-            reports.append(signer)
-            continue
-        archive = _archive_reports(run, tree, element)
-        level: Level = "LTA" if any(stamp.valid for stamp in archive) else "LT"
-        notes = [f"an archive timestamp is not valid ({a.problem})" for a in archive if not a.valid]
-        reports.append(
-            replace(
-                signer,
-                level=level,
-                timestamps=(*signer.timestamps, *archive),
-                warnings=(*signer.warnings, *notes),
-            )
-        )
-    return _report("xml", False, run, reports)
+    # xml_signers reports the signatures in document order, as they are listed here.
+    signers = xml_signers(run, tree)
+    reports = [
+        _long_term(run, tree, element, data, signer)
+        for element, data, signer in zip(signatures, embedded, signers, strict=True)
+    ]
+    return run.report("xml", False, reports)
+
+
+def _long_term(
+    run: ValidationRun,
+    tree: etree._ElementTree,
+    element: etree._Element,
+    data: ValidationData,
+    signer: SignerReport,
+) -> SignerReport:
+    """One signer with its archive timestamps judged (a proof of existence when nothing
+    earlier proves it), raised to LT (revocation data embedded, status known) or LTA (an
+    ArchiveTimeStamp stamps the signature as it stands and its TSA validates)."""
+    if not data.has_revocation_data:
+        return signer
+    archive = _archive_reports(run, tree, element)
+    if archive:
+        signer = run.at_archive_time(signer, archive, xml=True)
+    known = signer.revocation is not None and signer.revocation.status != "unknown"
+    level: Level | None = signer.level
+    if signer.level == "T" and known:
+        level = "LTA" if any(stamp.valid for stamp in archive) else "LT"
+    notes = [f"an archive timestamp is not valid ({a.problem})" for a in archive if not a.valid]
+    return replace(
+        signer,
+        level=level,
+        timestamps=(*signer.timestamps, *archive),
+        warnings=(*signer.warnings, *notes),
+    )
 
 
 def _archive_reports(
-    run: _Run, tree: etree._ElementTree, signature: etree._Element
+    run: ValidationRun, tree: etree._ElementTree, signature: etree._Element
 ) -> list[TimestampReport]:
     unsigned = _unsigned(signature)
     if unsigned is None:
@@ -427,15 +430,15 @@ def _archive_reports(
     archives = list(unsigned.iterfind("xades141:ArchiveTimeStamp", NS))
     if len(archives) > MAX_ARCHIVE_TIMESTAMPS:
         problem = f"more than {MAX_ARCHIVE_TIMESTAMPS} archive timestamps: none is checked"
-        return [TimestampReport(None, False, None, problem=problem)]
+        return [TimestampReport(None, False, None, problem=problem, kind="archive")]
     for archive in archives:
         token = _base64(archive.find("xades:EncapsulatedTimeStamp", NS))
         data = archive_input(tree, signature, archive)
         if token is None or data is None:
             reason = "unreadable" if token is None else "its input cannot be computed"
-            reports.append(TimestampReport(None, False, None, problem=reason))
+            reports.append(TimestampReport(None, False, None, problem=reason, kind="archive"))
             continue
-        reports.append(run._tsa_check(*run._token(token, data)))
+        reports.append(run.judge_timestamp(check_timestamp(token, data), "archive"))
     return reports
 
 

@@ -886,7 +886,12 @@ def verify_xml(xml: str | bytes) -> XmlVerification:
     empty, invalid result. Raises the errors of ``parse``, and InvalidInput for a document with
     more than MAX_SIGNATURES signatures.
     """
-    tree = parse(xml)
+    return verify_tree(parse(xml))
+
+
+def verify_tree(tree: etree._ElementTree) -> XmlVerification:
+    """``verify_xml`` over a document already parsed by ``parse`` (left as it was found), for
+    a caller that reads the same document further."""
     everyone = list(tree.getroot().iter(f"{{{DS_NS}}}Signature"))
     if len(everyone) > MAX_SIGNATURES:
         reason = f"the XML holds more than {MAX_SIGNATURES} signatures"
@@ -916,5 +921,6 @@ __all__ = [
     "parse",
     "sign_xml",
     "sign_xmls",
+    "verify_tree",
     "verify_xml",
 ]

@@ -68,6 +68,11 @@ _WORDS: Final[Mapping[str, tuple[str, str, str]]] = {
         "по метке времени (доказательство)",
         "уақыт белгісі бойынша (дәлел)",
     ),
+    "source_archive_timestamp": (
+        "from an archive timestamp (proof)",
+        "по архивной метке времени (доказательство)",
+        "мұрағаттық уақыт белгісі бойынша (дәлел)",
+    ),
     "source_claimed": (
         "claimed by the signer (not proof)",
         "заявлено подписантом (не доказательство)",
@@ -80,6 +85,8 @@ _WORDS: Final[Mapping[str, tuple[str, str, str]]] = {
     "timestamps": ("Timestamps", "Метки времени", "Уақыт белгілері"),
     "no_timestamp": ("none", "нет", "жоқ"),
     "ts_valid": ("valid", "действительна", "жарамды"),
+    "ts_signature": ("signature timestamp", "метка времени подписи", "қолтаңбаның уақыт белгісі"),
+    "ts_archive": ("archive timestamp", "архивная метка времени", "мұрағаттық уақыт белгісі"),
     "ts_invalid": ("not valid", "недействительна", "жарамсыз"),
     "warnings": ("Warnings", "Предупреждения", "Ескертулер"),
     "problems": ("Problems", "Проблемы", "Мәселелер"),
@@ -246,7 +253,8 @@ def _signer(number: int, signer: SignerReport, w: _Words) -> str:
     if signer.timestamps:
         for stamp in signer.timestamps:
             state = w("ts_valid") if stamp.valid else w("ts_invalid")
-            line = f"{_e(_when(stamp.time))} — {_e(stamp.tsa or '?')} — {state}"
+            kind = w(f"ts_{stamp.kind}")
+            line = f"{kind}: {_e(_when(stamp.time))} — {_e(stamp.tsa or '?')} — {state}"
             if stamp.problem:
                 line += f" ({_e(stamp.problem)})"
             parts.append(f"<p>{line}</p>")

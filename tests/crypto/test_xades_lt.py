@@ -17,7 +17,7 @@ from validation_helpers import RunningCa, demo_anchors
 from signer_app.crypto import xades, xades_lt, xmldsig
 from signer_app.crypto.errors import InvalidInput
 from signer_app.crypto.keystores import KeyEntry
-from signer_app.crypto.validation import INDETERMINATE, TOTAL_FAILED, TOTAL_PASSED
+from signer_app.crypto.validation import INDETERMINATE, TOTAL_FAILED, TOTAL_PASSED, validate_xml
 from signer_app.service.tsa_client import HttpTsa
 from signer_app.service.verification import validate_file
 
@@ -242,3 +242,60 @@ def test_a_document_stuffed_with_archive_timestamps_is_not_checked_at_length(
     signer = offline(stuffed, tmp_path).signers[0]
     assert signer.level == "LT"
     assert any("archive timestamps: none is checked" in w for w in signer.warnings)
+
+
+def test_validate_xml_takes_the_embedded_evidence_as_validate_cms_does(
+    long_term, citizen_sign, tmp_path
+) -> None:
+    lt = long_term(citizen_sign)
+    (signature,) = xmldsig.parse(lt).getroot().iter(f"{{{xmldsig.DS_NS}}}Signature")
+    data = xades_lt.embedded_validation_data(signature)
+    report = validate_xml(
+        lt,
+        anchors=demo_anchors(),
+        intermediates=[x509.load_der_x509_certificate(d) for d in data.certificates],
+        ocsp_responses=data.ocsp_responses,
+        crls=data.crls,
+    )
+    assert report.indication == TOTAL_PASSED
+    assert report.signers[0].revocation.source == "embedded"
+    # Without it, offline, nothing says the certificates are not revoked (nor builds the
+    # TSA's path, whose CA the signature carries only in its evidence).
+    bare = validate_xml(lt, anchors=demo_anchors())
+    assert bare.indication == INDETERMINATE
+    assert bare.signers[0].revocation is None or bare.signers[0].revocation.status == "unknown"
+
+
+def test_a_failed_embedded_ocsp_response_is_named_briefly_in_the_warning(
+    long_term, citizen_sign, tmp_path
+) -> None:
+    report = offline(_tamper_first_ocsp(long_term(citizen_sign)), tmp_path)
+    (note,) = [w for w in report.signers[0].warnings if "revocation of" in w]
+    assert "embedded OCSP: " in note
+    # certvalidator's message carries the response's bytes; the note keeps its first sentence.
+    assert len(note) < 400
+    assert "b'" not in note
+
+
+def test_an_lta_is_parsed_once_when_validated(
+    long_term, citizen_sign, tmp_path, monkeypatch
+) -> None:
+    lta = long_term(citizen_sign, "lta")
+    real = xmldsig._parse_with_text
+    calls = []
+
+    def counted(xml: str | bytes):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(xml)
+
+    monkeypatch.setattr(xmldsig, "_parse_with_text", counted)
+    report = xades_lt.validate_xades(lta, anchors=demo_anchors())
+    assert report.signers[0].level == "LTA"
+    assert len(calls) == 1
+
+
+def test_too_many_signatures_are_refused_before_their_evidence_is_read() -> None:
+    one = f'<ds:Signature xmlns:ds="{xmldsig.DS_NS}"/>'
+    document = "<doc>" + one * (xmldsig.MAX_SIGNATURES + 1) + "</doc>"
+    with pytest.raises(InvalidInput):
+        xades_lt.validate_xades(document, anchors=demo_anchors())

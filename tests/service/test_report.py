@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from signer_app import __version__
 from signer_app.cli import EXIT_INVALID, EXIT_OK, main
 from signer_app.crypto import cms
 from signer_app.crypto.keystores import KeyEntry, SoftwareKey
-from signer_app.crypto.validation import ValidationReport, validate_cms
+from signer_app.crypto.validation import TimestampReport, ValidationReport, validate_cms
 from signer_app.service.report_html import ReportFile, render_html, word
 from signer_app.service.report_pdf import render_pdf, save_report
 
@@ -166,3 +167,37 @@ def test_qalam_verify_writes_a_pdf_report(
     home = ["--data-dir", str(tmp_path / "home")]
     assert main(["verify", str(signed), *online, *home, "--report", str(out)]) == EXIT_OK
     assert out.read_bytes().startswith(b"%PDF")
+
+
+def _with_both_kinds(report: ValidationReport) -> ValidationReport:
+    """``report`` with a signature and an archive timestamp, signed at the archive's time."""
+    moment = report.validation_time
+    stamps = (
+        TimestampReport(moment, False, "TSA one", problem="broken"),
+        TimestampReport(moment, True, "TSA two", kind="archive"),
+    )
+    signer = replace(
+        report.signers[0],
+        timestamps=stamps,
+        signing_time=moment,
+        signing_time_source="archive_timestamp",
+    )
+    return replace(report, signers=(signer,))
+
+
+@pytest.mark.parametrize(
+    ("language", "signature_word", "archive_word", "source_word"),
+    [
+        ("en", "signature timestamp", "archive timestamp", "from an archive timestamp"),
+        ("ru", "метка времени подписи", "архивная метка времени", "по архивной метке"),
+        ("kk", "қолтаңбаның уақыт белгісі", "мұрағаттық уақыт белгісі", "мұрағаттық уақыт"),
+    ],
+)
+def test_the_html_tells_signature_from_archive_timestamps(
+    passed, language, signature_word, archive_word, source_word
+) -> None:
+    report, signature = passed
+    page = render_html(_with_both_kinds(report), ReportFile.of("a", signature), language)
+    assert f"{signature_word}: " in page
+    assert f"{archive_word}: " in page
+    assert source_word in page

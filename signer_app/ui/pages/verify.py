@@ -151,6 +151,11 @@ register(
             "{time} (подтверждено меткой времени)",
             "{time} (уақыт белгісімен расталған)",
         ),
+        "page.verify.time.archive_timestamp": Text(
+            "{time} (proved by an archive timestamp)",
+            "{time} (подтверждено архивной меткой времени)",
+            "{time} (мұрағаттық уақыт белгісімен расталған)",
+        ),
         "page.verify.time.claimed": Text(
             "{time} (as stated by the signer's computer)",
             "{time} (по часам компьютера подписавшего)",

@@ -28,7 +28,7 @@ from ...service.verification import DEFAULT_TIMEOUT, validate_file
 
 Verdict = Literal["valid", "invalid", "indeterminate"]
 CertificateStatus = Literal["valid", "revoked", "unknown", "expired", "not_yet_valid", "missing"]
-TimeSource = Literal["timestamp", "claimed", "none"]
+TimeSource = Literal["timestamp", "archive_timestamp", "claimed", "none"]
 
 # Larger signed files are not read into memory: a detached original is streamed instead.
 MAX_SIGNATURE_FILE = 256 << 20
