@@ -12,11 +12,14 @@
 * heartbeat: 50 sockets send ``--heartbeat--`` in a loop (one outstanding each) while another
   process signs a 50 MiB payload (detached CMS) over its own socket; the longest wait for a
   heartbeat echo, from the start of that upload to its reply. Target < 100 ms.
+* heartbeat_attached: the same with an attached CMS, so the reply carries the 50 MiB back (a
+  PEM-armoured CMS of ~68 MiB of JSON text: its encoding and JSON must stay off the loop).
+  Target < 100 ms.
 * cold_start: process start (Popen) to the first greeting frame, first run (TLS identity made)
   and a second run with the data dir in place. Target < 1 s.
 
-``QALAM_BENCH_API_PHASES=heartbeat`` (comma-separated: array, single, heartbeat) runs only those
-phases after the cold start; all of them when unset.
+``QALAM_BENCH_API_PHASES=heartbeat`` (comma-separated: array, single, heartbeat,
+heartbeat_attached) runs only those phases after the cold start; all of them when unset.
 
 Loopback only, bounded (each phase has a timeout; the whole run well under 60 s), nothing on
 stdout (the harness prints the JSON).
@@ -54,7 +57,7 @@ SINGLE_RUNS = 50
 HEARTBEAT_SOCKETS = 50
 BIG_SIZE = 50 << 20
 GREETING = '{"result":{"version":"1.4"}}'
-PHASES = ("array", "single", "heartbeat")
+PHASES = ("array", "single", "heartbeat", "heartbeat_attached")
 
 
 def _phases() -> set[str]:
@@ -236,10 +239,10 @@ asyncio.run(main())
 """
 
 
-async def _heartbeats(serve: Serve, folder: Path) -> dict[str, object]:
+async def _heartbeats(serve: Serve, folder: Path, attached: bool = False) -> dict[str, object]:
     frame_file = folder / "big.json"
     big = base64.b64encode(os.urandom(BIG_SIZE)).decode()
-    frame_file.write_text(_sign_frame(big, encapsulate=False), encoding="ascii")
+    frame_file.write_text(_sign_frame(big, encapsulate=attached), encoding="ascii")
     del big
     signer = subprocess.Popen(
         [sys.executable, "-c", BIG_SIGNER, serve.url, str(serve.cafile), str(frame_file)],
@@ -287,6 +290,7 @@ async def _heartbeats(serve: Serve, folder: Path) -> dict[str, object]:
     return {
         "sockets": HEARTBEAT_SOCKETS,
         "payload_mib": BIG_SIZE >> 20,
+        "reply": "attached CMS (PEM)" if attached else "detached CMS (PEM)",
         "big_sign_round_trip_s": float(line),
         "heartbeats": len(waits),
         "max_wait_ms": round(waits[-1] * 1000, 1),
@@ -324,6 +328,9 @@ async def _run(raw: Raw, folder: Path) -> dict[str, object]:
             report["single"] = await asyncio.wait_for(_single(serve, key_path, password), 30)
         if "heartbeat" in phases:
             report["heartbeat"] = await asyncio.wait_for(_heartbeats(serve, folder), 50)
+        if "heartbeat_attached" in phases:
+            attached = _heartbeats(serve, folder, attached=True)
+            report["heartbeat_attached"] = await asyncio.wait_for(attached, 60)
     finally:
         serve.stop()
     return report

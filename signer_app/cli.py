@@ -92,14 +92,23 @@ def _default_output(src: Path, fmt: str, detached: bool) -> Path:
 
 
 def _write_output(target: str, data: bytes) -> None:
+    """``data`` to standard output ("-") or to ``target`` atomically: an interrupted write
+    (Ctrl-C, a full disk) leaves no half-written signature and any earlier file as it was."""
     if target == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    try:
-        Path(target).write_bytes(data)
-    except OSError as exc:
-        raise FileIOError(exc.strerror or "", path=target) from None
+    from .crypto.atomicfile import atomic_write
+
+    atomic_write(Path(target), data, mode=0o644)
+
+
+def _check_not_input(source: str, target: str, option: str = "-o") -> None:
+    """Refuse to write over the input (also as ./name, another path or a symlink to it)."""
+    if "-" in (source, target):
+        return
+    if _same_file(Path(source), Path(target)):
+        raise InvalidInput(target, reason=f"{option} must not be the input: it is kept as it was")
 
 
 def _read_input(path: str) -> bytes:
@@ -159,9 +168,10 @@ def cmd_sign(args: argparse.Namespace) -> int:
     if (stamped_xades or args.level) and tsa is None:
         reason = "XAdES-T/LT/LTA and CAdES-LT/LTA need a timestamp (--tsa)"
         raise InvalidInput("--tsa", reason=reason)
-    entry = _open_key(args)
     src = Path(args.input)
     output = args.output or str(_default_output(src, args.format, args.detached or args.hash))
+    _check_not_input(args.input, output)
+    entry = _open_key(args)
     if args.format == "xml" and args.xades in ("lt", "lta") and tsa is not None:
         from .crypto.revocation import parse_rewrites
         from .service.verification import sign_xml_long_term
@@ -247,18 +257,23 @@ def _sign_pdf(args: argparse.Namespace) -> int:
 def cmd_extend(args: argparse.Namespace) -> int:
     """Raise a CMS to CAdES-LT or LTA, or renew an LTA with a further archive timestamp; the
     result goes atomically to -o, which may not be the input."""
-    from .crypto.atomicfile import atomic_write
     from .crypto.revocation import parse_rewrites
     from .service.tsa_client import HttpTsa
     from .service.verification import extend_to_long_term
 
     level = _LEVEL_ALIASES.get(args.level, args.level)
     target = Path(args.output)
-    if args.signed != "-" and _same_file(Path(args.signed), target):
-        raise InvalidInput(args.output, reason="-o must not be the input: it is kept as it was")
+    _check_not_input(args.signed, args.output)
+    if args.data is not None:
+        _check_not_input(args.data, args.output)
     if args.data is not None and not Path(args.data).is_file():
         raise FileNotFound(args.data, path=args.data)
     signed = cms.load(_read_input(args.signed))
+    content = Path(args.data) if args.data else None
+    inside = _attached_content(signed) if content is not None else None
+    if content is not None and inside is not None:
+        _check_attached_data(inside, content)
+        content = None  # the same bytes are inside: the signature's own copy is used
     tsa = HttpTsa(args.tsa)
     # An LT needs a signature timestamp (T) first; a signature that has one keeps it.
     signed = cms.add_signature_timestamp(signed, tsa.stamp)
@@ -267,12 +282,36 @@ def cmd_extend(args: argparse.Namespace) -> int:
         "lt" if level == "b-lt" else "lta",
         data_dir=_data_dir(args),
         stamp=tsa.stamp,
-        content=Path(args.data) if args.data else None,
+        content=content,
         rewrites=parse_rewrites(args.url_map or ()),
     )
-    atomic_write(target, _pem("CMS", der) if args.pem else der, mode=0o644)
+    _write_output(args.output, _pem("CMS", der) if args.pem else der)
     print(f"Extended to {level.upper()}: {target}", file=sys.stderr)
     return EXIT_OK
+
+
+def _attached_content(signed: bytes) -> bytes | None:
+    """The document inside an attached CMS; None when it is detached (or unreadable: the
+    extension itself then says what is wrong)."""
+    try:
+        return cms.verify(signed).content
+    except QalamError:
+        return None
+
+
+def _check_attached_data(inside: bytes, data: Path) -> None:
+    """--data given for an attached signature must be the document ``inside`` it: otherwise
+    the person is about to extend a signature over other data than they think."""
+    try:
+        same = data.stat().st_size == len(inside) and _read_input(str(data)) == inside
+    except OSError as exc:
+        raise FileIOError(exc.strerror or "", path=str(data)) from None
+    if not same:
+        reason = (
+            f"{data} is not the document inside this signature (it is attached): leave out"
+            " --data, or extend the signature of that file"
+        )
+        raise InvalidInput(str(data), reason=reason)
 
 
 def _same_file(one: Path, other: Path) -> bool:
@@ -302,6 +341,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .service.trust_store import read_certificates
     from .service.verification import validate_file
 
+    if args.report:
+        for source in (args.signed, args.data):
+            if source is not None:
+                _check_not_input(source, args.report, "--report")
     anchors = [c for path in args.anchors or () for c in read_certificates(_read_input(path), path)]
     intermediates = [
         c for path in args.intermediates or () for c in read_certificates(_read_input(path), path)

@@ -81,3 +81,42 @@ def test_extend_of_what_is_not_a_signature_says_so(options, document, tmp_path, 
     assert main(["extend", str(document), "-o", str(out), *options]) == EXIT_ERROR
     assert capsys.readouterr().err.startswith("qalam: ")
     assert not out.exists()
+
+
+def test_extend_of_an_attached_signature_takes_its_own_document_as_data(
+    citizen_sign, options, document, tmp_path
+) -> None:
+    signed = tmp_path / "contract.cms"
+    signed.write_bytes(cms.sign(DOCUMENT, citizen_sign))
+    out = tmp_path / "lta.cms"
+    argv = ["extend", str(signed), "-o", str(out), "--data", str(document), *options]
+    assert main(argv) == EXIT_OK
+    assert len(archive_timestamp.archive_tokens(out.read_bytes())) == 1
+    assert cms.verify(out.read_bytes()).content == DOCUMENT
+
+
+@pytest.mark.parametrize("other", [b"another contract", DOCUMENT + b" ", DOCUMENT[:-1] + b"?"])
+def test_extend_of_an_attached_signature_refuses_other_data(
+    citizen_sign, options, tmp_path, capsys, other: bytes
+) -> None:
+    signed = tmp_path / "contract.cms"
+    before = cms.sign(DOCUMENT, citizen_sign)
+    signed.write_bytes(before)
+    data = tmp_path / "other.txt"
+    data.write_bytes(other)
+    out = tmp_path / "lta.cms"
+    for level in ("lt", "lta"):
+        argv = ["extend", str(signed), "-o", str(out), "--data", str(data), "--level", level]
+        assert main([*argv, *options]) == EXIT_ERROR
+        assert "is not the document inside this signature" in capsys.readouterr().err
+    assert not out.exists()
+    assert signed.read_bytes() == before
+
+
+def test_extend_refuses_to_write_over_its_data(citizen_sign, options, document, tmp_path, capsys):
+    signed = tmp_path / "contract.p7s"
+    signed.write_bytes(cms.sign(DOCUMENT, citizen_sign, detached=True))
+    argv = ["extend", str(signed), "-o", str(document), "--data", str(document), *options]
+    assert main(argv) == EXIT_ERROR
+    assert "must not be the input" in capsys.readouterr().err
+    assert document.read_bytes() == DOCUMENT

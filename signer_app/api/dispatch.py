@@ -2,7 +2,8 @@
 
 ``Dispatcher.handle(text, origin)`` parses one frame, routes it by ``module`` (absent: the legacy
 applet; unknown: MODULE_NOT_FOUND, including KAZTOKEN's probe) and returns a ``Reply``: the text
-to send (None when NCALayer sends nothing) and what the audit line records (module, method,
+to send, in pieces (None when NCALayer sends nothing; a 50 MiB CMS is never joined into one
+string on the event loop), and what the audit line records (module, method,
 outcome; never data or passwords). No input makes it raise: malformed JSON, a non-object, wrong
 types and a failing handler are each answered in the family's own shape.
 """
@@ -17,7 +18,7 @@ from typing import Any, Protocol
 
 from ..service.signing import SigningService
 from . import frames
-from .wire import compact
+from .wire import compact, compact_pieces
 
 HEARTBEAT = "--heartbeat--"
 HEARTBEAT_BYTES = HEARTBEAT.encode("ascii")
@@ -63,12 +64,17 @@ class Answer:
 
 @dataclass(frozen=True)
 class Reply:
-    """What the server sends, and what it logs."""
+    """What the server sends (one message: the pieces in order), and what it logs."""
 
-    text: str | None
+    pieces: tuple[str, ...] | None
     module: str
     method: str
     outcome: str
+
+    @property
+    def text(self) -> str | None:
+        """The message in one string (tests, small replies)."""
+        return None if self.pieces is None else "".join(self.pieces)
 
 
 class Module(Protocol):
@@ -107,21 +113,22 @@ class Dispatcher:
     async def handle(self, text: str | bytes | bytearray, origin: str | None = None) -> Reply:
         """One frame in (text, or its UTF-8 bytes), at most one frame out."""
         if text in (HEARTBEAT, HEARTBEAT_BYTES):
-            return Reply(HEARTBEAT, "-", "heartbeat", "ok")
+            return Reply((HEARTBEAT,), "-", "heartbeat", "ok")
         try:
             request = await frames.parse(text)
         except frames.FrameError:
             reply = {"code": "500", "message": "invalid request: the frame is not JSON"}
-            return Reply(compact(reply), "-", "-", "error:not_json")
+            return Reply((compact(reply),), "-", "-", "error:not_json")
         if not isinstance(request, dict):
             reply = {"code": "500", "message": "invalid request: the frame is not a JSON object"}
-            return Reply(compact(reply), "-", "-", "error:not_object")
+            return Reply((compact(reply),), "-", "-", "error:not_object")
         raw_module = request.get("module", APPLET)
         name = raw_module if isinstance(raw_module, str) else _method_name(raw_module)
         method = _method_name(request.get("method"))
         module = self.modules.get(name) if isinstance(raw_module, str) else None
         if module is None:
-            return Reply(compact(MODULE_NOT_FOUND), name[:128], method[:64], "module_not_found")
+            not_found = (compact(MODULE_NOT_FOUND),)
+            return Reply(not_found, name[:128], method[:64], "module_not_found")
         call = Call(request, name, method, origin, self.service, self.config)
         try:
             answer = await module.handle(call)
@@ -129,9 +136,10 @@ class Dispatcher:
             # A bug must not take the socket (or the app) down: log it, answer in the family's
             # shape. The traceback names code, never the request's data.
             log.exception("handler %s.%s failed", name, method[:64])
-            return Reply(compact(module.internal_error(call)), name, method[:64], "error:internal")
-        text_out = None if answer.payload is None else compact(answer.payload)
-        return Reply(text_out, name, method[:64], answer.outcome)
+            failed = (compact(module.internal_error(call)),)
+            return Reply(failed, name, method[:64], "error:internal")
+        pieces = None if answer.payload is None else tuple(compact_pieces(answer.payload))
+        return Reply(pieces, name, method[:64], answer.outcome)
 
 
 def default_modules() -> list[Module]:

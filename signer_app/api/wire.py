@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import binascii
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pybase64
@@ -98,14 +100,6 @@ def pem(label: str, der: bytes, newline: str = "\n") -> str:
     return newline.join([*lines, f"-----END {label}-----", ""])
 
 
-async def pem_off_loop(label: str, der: bytes, newline: str = "\n") -> str:
-    """``pem``, in a worker thread for large data: the encoding runs without the GIL and the
-    cutting into lines is bytecode, which lets the loop take its turns."""
-    if len(der) < LARGE_BINARY:
-        return pem(label, der, newline)
-    return await asyncio.to_thread(pem, label, der, newline)
-
-
 def lenient_bool(value: object, default: bool) -> bool:
     """org.json's optBoolean: a JSON boolean, or the strings "true"/"false" in any case."""
     if isinstance(value, bool):
@@ -115,19 +109,133 @@ def lenient_bool(value: object, default: bool) -> bool:
     return default
 
 
+# json.dumps(obj, ensure_ascii=False, separators=(",", ":")) without rebuilding the encoder.
+_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+@dataclass(frozen=True, slots=True)
+class JsonString:
+    """A reply string already escaped for JSON (no quotes), in pieces of about a mebibyte:
+    ``compact_pieces`` splices them in as they are.
+
+    A 50 MiB attached CMS is ~68 MiB of base64 or PEM; ``json.dumps`` would scan it again with
+    the GIL held (0.3-0.45 s on the event loop), and even one join of it into a single string
+    holds the GIL ~70 ms. Made by ``base64_json``/``pem_json`` in a worker thread for large
+    data; base64 needs no escaping at all, PEM only its line breaks."""
+
+    pieces: tuple[str, ...]
+
+    @property
+    def escaped(self) -> str:
+        """The escaped text in one string."""
+        return "".join(self.pieces)
+
+    @property
+    def text(self) -> str:
+        """The string it stands for (for tests and logs; a reply never needs it)."""
+        text: str = json.loads(f'"{self.escaped}"')
+        return text
+
+
+def json_escaped(text: str) -> str:
+    """``text`` as ``json.dumps`` (ensure_ascii=False) writes it between the quotes."""
+    return _DUMPS(text)[1:-1]
+
+
+async def base64_json(data: bytes) -> JsonString:
+    """``encode_base64`` for a reply, off the loop for large data: the alphabet needs no escape."""
+    return JsonString((await encode_base64_off_loop(data),))
+
+
+# PEM lines per piece of a large pem_json: 16384 lines of 64 characters, about a mebibyte.
+_PEM_LINES_PER_PIECE = 1 << 14
+
+
+def _pem_pieces(label: str, der: bytes, newline: str) -> tuple[str, ...]:
+    """``pem(label, der, newline)`` cut after whole lines into pieces of about a mebibyte: each
+    piece is joined by itself, so no call holds the GIL for the whole text."""
+    body = encode_base64(der)
+    step = 64 * _PEM_LINES_PER_PIECE
+    pieces = [f"-----BEGIN {label}-----{newline}"]
+    for start in range(0, len(body), step):
+        block = body[start : start + step]
+        lines = [block[i : i + 64] for i in range(0, len(block), 64)]
+        pieces.append(newline.join([*lines, ""]))
+    pieces.append(f"-----END {label}-----{newline}")
+    return tuple(pieces)
+
+
+async def pem_json(label: str, der: bytes, newline: str = "\n") -> JsonString:
+    """``pem`` for a reply, off the loop for large data, its line breaks escaped as JSON writes
+    them (escaping is character by character, so escaping the pieces escapes the whole)."""
+    label, newline = json_escaped(label), json_escaped(newline)
+    if len(der) < LARGE_BINARY:
+        return JsonString((pem(label, der, newline),))
+    return JsonString(await asyncio.to_thread(_pem_pieces, label, der, newline))
+
+
 def compact(obj: Any) -> str:
     """One JSON text without spaces, non-ASCII kept (NCALayer writes UTF-8 as is)."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    pieces = compact_pieces(obj)
+    return pieces[0] if len(pieces) == 1 else "".join(pieces)
+
+
+def compact_pieces(obj: Any) -> list[str]:
+    """``compact(obj)`` in pieces: each ``JsonString`` inside is spliced in as it is, byte for
+    byte what ``json.dumps`` of its text gives, and never joined into one string here."""
+    if not _holds_spliced(obj):
+        return [_DUMPS(obj)]
+    parts: list[str] = []
+    _encode(obj, parts)
+    return parts
+
+
+def _holds_spliced(obj: Any) -> bool:
+    if isinstance(obj, JsonString):
+        return True
+    if isinstance(obj, Mapping):
+        return any(_holds_spliced(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return any(_holds_spliced(v) for v in obj)
+    return False
+
+
+def _encode(obj: Any, parts: list[str]) -> None:
+    # The envelope around the spliced strings is small: json.dumps does every other value, and
+    # the commas and colons are those of separators=(",", ":").
+    if isinstance(obj, JsonString):
+        parts += ('"', *obj.pieces, '"')
+    elif isinstance(obj, Mapping):
+        parts.append("{")
+        for index, (key, value) in enumerate(obj.items()):
+            if not isinstance(key, str):
+                raise TypeError(f"a reply's keys are strings, not {type(key).__name__}")
+            parts += ("," if index else "", _DUMPS(key), ":")
+            _encode(value, parts)
+        parts.append("}")
+    elif isinstance(obj, (list, tuple)):
+        parts.append("[")
+        for index, value in enumerate(obj):
+            if index:
+                parts.append(",")
+            _encode(value, parts)
+        parts.append("]")
+    else:
+        parts.append(_DUMPS(obj))
 
 
 __all__ = [
     "Base64Error",
+    "JsonString",
+    "base64_json",
     "compact",
+    "compact_pieces",
     "decode_base64",
     "decode_base64_off_loop",
     "encode_base64",
     "encode_base64_off_loop",
+    "json_escaped",
     "lenient_bool",
     "pem",
-    "pem_off_loop",
+    "pem_json",
 ]

@@ -18,7 +18,13 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from signer_app.api.dispatch import Dispatcher
-from signer_app.api.server import ApiServer, ServerConfig, host_allowed
+from signer_app.api.server import (
+    REPLY_FRAGMENT,
+    ApiServer,
+    ServerConfig,
+    fragments,
+    host_allowed,
+)
 from signer_app.api.tls import TlsFiles, ensure_tls
 from signer_app.crypto import cms
 from signer_app.service.prompter import Prompter, ScriptedPrompter, SignRequestView
@@ -93,7 +99,8 @@ def test_greeting_heartbeat_and_basics_sign_over_wss(demo, tmp_path):
 
 
 def test_a_large_document_and_a_bad_utf8_frame_over_wss(demo, tmp_path):
-    """Frames over 1 MiB take the stepwise parser (api/frames.py): same answer, same errors."""
+    """Frames over 1 MiB take the stepwise parser (api/frames.py): same answer, same errors;
+    the ~4 MiB reply comes back as fragments of one message."""
     prompter = ScriptedPrompter(approve(demo["citizen_sign"]))
     document = bytes(range(256)) * (12 << 10)  # 3 MiB, every byte value
 
@@ -105,12 +112,29 @@ def test_a_large_document_and_a_bad_utf8_frame_over_wss(demo, tmp_path):
             await ws.recv()
             data = base64.b64encode(document).decode()
             await ws.send(json.dumps(basics(data=data)))
-            reply = json.loads(await ws.recv())
+            pieces = [piece async for piece in ws.recv_streaming()]
+            assert len(pieces) > 1
+            reply = json.loads("".join(pieces))
             assert cms.verify(reply["body"]["result"][0]).content == document
             await ws.send(b'{"data": "' + b"\xff" * (2 << 20) + b'"}')
             assert json.loads(await ws.recv())["code"] == "500"
 
     run(scenario)
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        ["{", "x" * (3 * REPLY_FRAGMENT + 7), "}"],
+        ["a"] * 10 + ["b" * REPLY_FRAGMENT, "", "c" * (REPLY_FRAGMENT - 1), "d", "e"],
+        ["f" * (REPLY_FRAGMENT - 1), "g" * (REPLY_FRAGMENT - 1), "h" * (2 * REPLY_FRAGMENT)],
+        ["short"],
+    ],
+)
+def test_a_reply_is_cut_into_bounded_fragments_that_join_to_it(pieces: list[str]) -> None:
+    cut = list(fragments(pieces))
+    assert "".join(cut) == "".join(pieces)
+    assert all(0 < len(fragment) <= REPLY_FRAGMENT for fragment in cut)
 
 
 def test_foreign_host_header_is_refused_and_plain_get_gets_a_page(tmp_path):

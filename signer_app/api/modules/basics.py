@@ -39,11 +39,12 @@ from ...service.signing import XADES_LEVELS, KeyQuery, SignResult, XadesLevel
 from ..dispatch import Answer, Call
 from ..errors import basics_error, basics_failure
 from ..wire import (
+    JsonString,
+    base64_json,
     decode_base64_off_loop,
     encode_base64,
-    encode_base64_off_loop,
     lenient_bool,
-    pem_off_loop,
+    pem_json,
 )
 
 NAME = "kz.gov.pki.knca.basics"
@@ -212,9 +213,9 @@ class Basics:
             xades = _xades_level(signing)
             if xades is not None:
                 result = await service.sign_xml(query, data, layout="compact", xades=xades)
-                return self._ok(call, list(result.documents), was_array)
+                return self._ok(call, [*result.documents], was_array)
             result = await service.sign_xml(query, data, layout="compact")
-            return self._ok(call, list(result.documents), was_array)
+            return self._ok(call, [*result.documents], was_array)
         timestamp = isinstance(signing.get("tsaProfile"), dict)
         documents = [await decode_base64_off_loop(d) if decode else d.encode() for d in data]
         if fmt == "raw":
@@ -223,14 +224,16 @@ class Basics:
         result = await service.sign_cms(
             query, documents, detached=not encapsulate, digested=digested, timestamp=timestamp
         )
+        # Already in their JSON form, made off the loop: a 50 MiB CMS is not scanned again there.
+        out: list[str | JsonString]
         if call.config.basics_cms_pem:
-            out = [await pem_off_loop("CMS", der) for der in result.signatures]
+            out = [await pem_json("CMS", der) for der in result.signatures]
         else:
-            out = [await encode_base64_off_loop(der) for der in result.signatures]
+            out = [await base64_json(der) for der in result.signatures]
         return self._ok(call, out, was_array)
 
     @staticmethod
-    def _ok(call: Call, results: list[str], was_array: bool) -> Answer:
+    def _ok(call: Call, results: list[str | JsonString], was_array: bool) -> Answer:
         single = not was_array and not call.config.basics_always_array
         return Answer({"status": True, "body": {"result": results[0] if single else results}})
 

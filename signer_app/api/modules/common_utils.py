@@ -28,10 +28,10 @@ from ...service.signing import KeyQuery
 from ..dispatch import Answer, Call
 from ..errors import common_message
 from ..wire import (
+    base64_json,
     decode_base64,
     decode_base64_off_loop,
     encode_base64,
-    encode_base64_off_loop,
     pem,
 )
 
@@ -168,7 +168,7 @@ async def create_cades_from_base64(call: Call, args: list[Any]) -> object:
     query = _query(call, storage, key_type)  # storage errors first, then the data
     document = await decode_base64_off_loop(data)
     result = await call.service.sign_cms(query, [document], detached=not attached, cosign_cms=True)
-    return await encode_base64_off_loop(result.signatures[0])
+    return await base64_json(result.signatures[0])
 
 
 async def create_cms_signature_from_base64(call: Call, args: list[Any]) -> object:
@@ -180,7 +180,7 @@ async def create_cms_signature_from_base64(call: Call, args: list[Any]) -> objec
     result = await call.service.sign_cms(
         query, [document], detached=not attached, cosign_cms=True, timestamp=True
     )
-    return await encode_base64_off_loop(result.signatures[0])
+    return await base64_json(result.signatures[0])
 
 
 async def create_cades_from_base64_hash(call: Call, args: list[Any]) -> object:
@@ -199,7 +199,7 @@ async def apply_cades_t(call: Call, args: list[Any]) -> object:
     storage, _key_type, data = args
     _query(call, storage)
     stamped = await call.service.timestamp_cms(await decode_base64_off_loop(data), call.origin)
-    return await encode_base64_off_loop(stamped)
+    return await base64_json(stamped)
 
 
 async def create_cades_from_file(call: Call, args: list[Any]) -> object:
@@ -208,7 +208,7 @@ async def create_cades_from_file(call: Call, args: list[Any]) -> object:
     query = _query(call, storage, key_type)
     data = await asyncio.to_thread(_read_local, path)
     result = await call.service.sign_cms(query, [data], detached=not attached, names=[path])
-    return await encode_base64_off_loop(result.signatures[0])
+    return await base64_json(result.signatures[0])
 
 
 async def create_cms_signature_from_file(call: Call, args: list[Any]) -> object:
@@ -219,7 +219,7 @@ async def create_cms_signature_from_file(call: Call, args: list[Any]) -> object:
     result = await call.service.sign_cms(
         query, [data], detached=not attached, names=[path], timestamp=True
     )
-    return await encode_base64_off_loop(result.signatures[0])
+    return await base64_json(result.signatures[0])
 
 
 async def show_file_chooser(call: Call, args: list[Any]) -> object:
