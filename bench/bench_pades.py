@@ -14,7 +14,6 @@ Figures (the median of ROUNDS runs, the tools alternating):
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import os
@@ -23,11 +22,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils import generic
@@ -35,14 +32,13 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import PdfFileWriter
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 
-from ca_server.http import HttpSettings, create_app
-from ca_server.instance import init_instance, load_instance
 from signer_app.crypto import pades
 from signer_app.crypto.keystores import SoftwareKey, open_pkcs12
 from signer_app.service.http_fetch import HttpTransport
 from signer_app.service.pdf_signing import tsa_stamp
 
 from .raw import Raw
+from .served_ca import free_port, served_ca
 
 ROOT = Path(__file__).resolve().parent.parent
 CERTS = ROOT / "certs"
@@ -96,13 +92,6 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _timed(command: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
@@ -130,7 +119,7 @@ def run(raw: Raw) -> dict[str, object]:
     assert isinstance(entry.key, SoftwareKey)
     anchors = list(x509.load_pem_x509_certificates(ROOTS.read_bytes()))
     certified = _port_free(CERTIFIED_PORT)
-    port = CERTIFIED_PORT if certified else _free_port()
+    port = CERTIFIED_PORT if certified else free_port()
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         source = folder / "doc.pdf"
@@ -147,22 +136,10 @@ def run(raw: Raw) -> dict[str, object]:
         pem_chain.write_bytes(
             b"".join(c.public_bytes(serialization.Encoding.PEM) for c in entry.chain)
         )
-        passphrase = b"bench-pades"
-        init_instance(folder / "ca", certs_dir=CERTS, passphrase=passphrase)
-        instance = load_instance(folder / "ca", passphrase=passphrase, migrate=False)
-        app = create_app(instance, HttpSettings(ocsp_poll=dt.timedelta(0)))
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.02)
-        base = f"http://127.0.0.1:{port}"
-        rewrites = {} if certified else {f"http://127.0.0.1:{CERTIFIED_PORT}": base}
-        env = dict(os.environ, QALAM_PASSWORD=password, QALAM_HOME=str(folder / "home"))
-        url_map = [a for k, v in rewrites.items() for a in ("--url-map", f"{k}={v}")]
-        try:
+        with served_ca(port) as base:
+            rewrites = {} if certified else {f"http://127.0.0.1:{CERTIFIED_PORT}": base}
+            env = dict(os.environ, QALAM_PASSWORD=password, QALAM_HOME=str(folder / "home"))
+            url_map = [a for k, v in rewrites.items() for a in ("--url-map", f"{k}={v}")]
             revocation = pades.Revocation(HttpTransport(timeout=10), anchors, rewrites=rewrites)
             stamp = tsa_stamp(f"{base}/tsp")
 
@@ -196,10 +173,6 @@ def run(raw: Raw) -> dict[str, object]:
                     target = folder / f"pyhanko-{index}.pdf"
                     pyhanko_s.append(_timed([*theirs, str(source), str(target)], env))
                     _require_dss(target)
-        finally:
-            server.should_exit = True
-            thread.join(10)
-            instance.close()
     qalam_cli = statistics.median(cli_s)
     pyhanko_cli = statistics.median(pyhanko_s) if pyhanko_s else None
     ratio = qalam_cli / pyhanko_cli if pyhanko_cli else None

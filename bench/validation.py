@@ -19,21 +19,11 @@ the ceiling of a warm full validation.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import socket
-import statistics
 import sys
-import tempfile
-import threading
-import time
-from pathlib import Path
 
-import uvicorn
 from cryptography import x509
 
-from ca_server.http import HttpSettings, create_app
-from ca_server.instance import init_instance, load_instance
 from signer_app.crypto import cms
 from signer_app.crypto.keystores import open_pkcs12
 from signer_app.crypto.revocation import RevocationCache
@@ -42,39 +32,11 @@ from signer_app.service.http_fetch import HttpTransport
 from signer_app.service.tsa_client import HttpTsa
 
 from .raw import Raw
+from .served_ca import CERTS, rates, served_ca
 
-ROOT = Path(__file__).resolve().parent.parent
-CERTS = ROOT / "certs"
 WINDOWS = 5
 WINDOW_SECONDS = 1.0
 TARGET = 0.1
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _rate(once: object) -> tuple[float, float]:
-    """Calls per CPU second and per wall-clock second, each the median of WINDOWS windows.
-
-    The ratio uses CPU seconds because ``openssl speed`` divides by CPU (user) time unless
-    told ``-elapsed``: the same divisor on both sides, so that other work on the machine does
-    not count against one side only. CPU time is the whole process's (the CA's server thread
-    included), so nothing done on the validation's behalf is left out.
-    """
-    cpu_rates, wall_rates = [], []
-    for _ in range(WINDOWS):
-        count = 0
-        start, cpu_start = time.perf_counter(), time.process_time()
-        while time.perf_counter() - start < WINDOW_SECONDS:
-            once()  # type: ignore[operator]
-            count += 1
-        cpu_rates.append(count / max(time.process_time() - cpu_start, 1e-9))
-        wall_rates.append(count / (time.perf_counter() - start))
-    return statistics.median(cpu_rates), statistics.median(wall_rates)
 
 
 def run(raw: Raw) -> dict[str, object]:
@@ -85,40 +47,22 @@ def run(raw: Raw) -> dict[str, object]:
     anchors = list(
         x509.load_pem_x509_certificates((CERTS / "trust" / "demo-roots.pem").read_bytes())
     )
-    with tempfile.TemporaryDirectory() as folder:
-        passphrase = b"bench-validation"
-        init_instance(Path(folder) / "ca", certs_dir=CERTS, passphrase=passphrase)
-        instance = load_instance(Path(folder) / "ca", passphrase=passphrase, migrate=False)
-        port = _free_port()
-        app = create_app(instance, HttpSettings(ocsp_poll=dt.timedelta(0)))
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    with served_ca() as base:
+        signature = cms.add_signature_timestamp(
+            cms.sign(b"x" * 1024, entry), HttpTsa(f"{base}/tsp").stamp
         )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.02)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            signature = cms.add_signature_timestamp(
-                cms.sign(b"x" * 1024, entry), HttpTsa(f"{base}/tsp").stamp
-            )
-            fetching = Fetching(HttpTransport(), RevocationCache(), {"http://127.0.0.1:8080": base})
+        fetching = Fetching(HttpTransport(), RevocationCache(), {"http://127.0.0.1:8080": base})
 
-            def once() -> None:
-                report = validate_cms(signature, anchors=anchors, fetching=fetching)
-                if report.indication != TOTAL_PASSED:
-                    raise AssertionError(f"{report.indication} {report.sub_indication}")
+        def once() -> None:
+            report = validate_cms(signature, anchors=anchors, fetching=fetching)
+            if report.indication != TOTAL_PASSED:
+                raise AssertionError(f"{report.indication} {report.sub_indication}")
 
-            once()  # warm the caches
-            print("  full validation ...", file=sys.stderr)
-            per_s, wall_per_s = _rate(once)
-            print("  cms.verify alone (never cached) ...", file=sys.stderr)
-            verify_per_s, _ = _rate(lambda: cms.verify(signature))
-        finally:
-            server.should_exit = True
-            thread.join(10)
-            instance.close()
+        once()  # warm the caches
+        print("  full validation ...", file=sys.stderr)
+        per_s, wall_per_s = rates(once, WINDOWS, WINDOW_SECONDS)
+        print("  cms.verify alone (never cached) ...", file=sys.stderr)
+        verify_per_s, _ = rates(lambda: cms.verify(signature), WINDOWS, WINDOW_SECONDS)
     raw_verify = raw.rsa2048_verify_per_s
     ratio = per_s / raw_verify
     return {
