@@ -400,8 +400,9 @@ def _long_term(
     signer: SignerReport,
 ) -> SignerReport:
     """One signer with its archive timestamps judged (a proof of existence when nothing
-    earlier proves it), raised to LT (revocation data embedded, status known) or LTA (an
-    ArchiveTimeStamp stamps the signature as it stands and its TSA validates)."""
+    earlier proves it), raised to LT (revocation data embedded, status known) or LTA (it has
+    ArchiveTimeStamps, and every one stamps the signature as it stands and its TSA validates:
+    the rule CAdES follows, cades_lt._levelled)."""
     if not data.has_revocation_data:
         return signer
     archive = _archive_reports(run, tree, element)
@@ -410,7 +411,7 @@ def _long_term(
     known = signer.revocation is not None and signer.revocation.status != "unknown"
     level: Level | None = signer.level
     if signer.level == "T" and known:
-        level = "LTA" if any(stamp.valid for stamp in archive) else "LT"
+        level = "LTA" if archive and all(stamp.valid for stamp in archive) else "LT"
     notes = [f"an archive timestamp is not valid ({a.problem})" for a in archive if not a.valid]
     return replace(
         signer,

@@ -143,6 +143,23 @@ def test_a_moved_archive_timestamp_no_longer_holds(long_term, citizen_sign, tmp_
     assert any("archive timestamp is not valid" in w for w in signer.warnings)
 
 
+def test_one_broken_archive_timestamp_among_valid_ones_keeps_the_level_at_lt(
+    long_term, citizen_sign, tmp_path
+) -> None:
+    # A copy of the archive timestamp placed after it stamps other input (the first one is now
+    # among the properties before it): the first still holds, the copy does not. LTA needs
+    # every one to hold, as for CAdES.
+    lta = long_term(citizen_sign, "lta")
+    found = re.search(r"<xades141:ArchiveTimeStamp .*?</xades141:ArchiveTimeStamp>", lta)
+    assert found is not None
+    doubled = lta[: found.end()] + found.group(0) + lta[found.end() :]
+    assert children(doubled)[-2:] == ["ArchiveTimeStamp", "ArchiveTimeStamp"]
+    signer = offline(doubled, tmp_path).signers[0]
+    assert [stamp.valid for stamp in signer.timestamps] == [True, True, False]
+    assert signer.level == "LT"
+    assert any("archive timestamp is not valid" in w for w in signer.warnings)
+
+
 def _drop_certificate(document: str, subject_part: str) -> str:
     tag = "xades:EncapsulatedX509Certificate"
     for value in re.findall(rf"<{tag}>(.*?)<", document):
