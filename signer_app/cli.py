@@ -274,6 +274,8 @@ def cmd_extend(args: argparse.Namespace) -> int:
     if content is not None and inside is not None:
         _check_attached_data(inside, content)
         content = None  # the same bytes are inside: the signature's own copy is used
+    elif content is not None and level == "b-lt":  # B-LTA's archive timestamp checks it
+        _check_detached_data(signed, content)
     tsa = HttpTsa(args.tsa)
     # An LT needs a signature timestamp (T) first; a signature that has one keeps it.
     signed = cms.add_signature_timestamp(signed, tsa.stamp)
@@ -311,6 +313,20 @@ def _check_attached_data(inside: bytes, data: Path) -> None:
             f"{data} is not the document inside this signature (it is attached): leave out"
             " --data, or extend the signature of that file"
         )
+        raise InvalidInput(str(data), reason=reason)
+
+
+def _check_detached_data(signed: bytes, data: Path) -> None:
+    """--data for a detached signature must be what it covers: B-LT does not read it otherwise
+    (B-LTA's archive timestamp hashes it and says so). Checked before any TSA is asked,
+    streamed."""
+    try:
+        with data.open("rb") as stream:
+            checked = cms.verify(signed, stream=stream)
+    except OSError as exc:
+        raise FileIOError(exc.strerror or "", path=str(data)) from None
+    if any(cms.DIGEST_MISMATCH in signer.problems for signer in checked.signers):
+        reason = f"{data} is not what the signature covers"
         raise InvalidInput(str(data), reason=reason)
 
 

@@ -76,6 +76,22 @@ def test_extend_of_a_detached_signature_needs_the_right_data(
     assert len(archive_timestamp.archive_tokens(out.read_bytes())) == 1
 
 
+def test_extend_to_lt_checks_a_detached_signature_s_data_too(
+    citizen_sign, options, document, tmp_path, capsys
+) -> None:
+    signed = tmp_path / "contract.p7s"
+    signed.write_bytes(cms.sign(DOCUMENT, citizen_sign, detached=True))
+    other = tmp_path / "other.txt"
+    other.write_bytes(b"another contract")
+    out = tmp_path / "out.p7s"
+    argv = ["extend", str(signed), "-o", str(out), "--level", "b-lt", *options]
+    assert main([*argv, "--data", str(other)]) == EXIT_ERROR
+    assert "is not what the signature covers" in capsys.readouterr().err
+    assert not out.exists()
+    assert main([*argv, "--data", str(document)]) == EXIT_OK
+    assert cms.verify(out.read_bytes(), DOCUMENT).valid
+
+
 def test_extend_of_what_is_not_a_signature_says_so(options, document, tmp_path, capsys) -> None:
     out = tmp_path / "out.cms"
     assert main(["extend", str(document), "-o", str(out), *options]) == EXIT_ERROR
