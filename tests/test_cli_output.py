@@ -13,6 +13,7 @@ import pytest
 
 from signer_app.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, main
 from signer_app.crypto import atomicfile, cms
+from signer_app.crypto.errors import FileIOError
 
 DOCUMENT = "Шарт № 7: 5000 теңге\n".encode()
 EARLIER = b"an earlier signature the person still needs"
@@ -86,7 +87,8 @@ def test_a_write_failing_halfway_leaves_no_output_and_the_earlier_file_as_it_was
     expected = {"contract.txt", output.name} if earlier else {"contract.txt"}
     assert {p.name for p in folder.iterdir()} == expected  # no temporary file left behind
     if status == EXIT_ERROR:
-        assert f"could not be read or written: {output}" in capsys.readouterr().err
+        # The person is told the reason they can act on, not only that the write failed.
+        assert f"There is no space left on the disk for {output}." in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("fmt", ["cms", "xml"])
@@ -135,3 +137,19 @@ def test_verify_refuses_a_report_over_the_signature(citizen, folder: Path, capsy
     assert main(["verify", str(signed), "--offline", "--report", str(signed)]) == EXIT_ERROR
     assert "--report must not be the input" in capsys.readouterr().err
     assert signed.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("code", "en", "ru"),
+    [
+        (errno.ENOSPC, "There is no space left on the disk for", "На диске не осталось места"),
+        (errno.EACCES, "You are not allowed to read or write", "Нет прав на чтение или запись"),
+        (errno.EROFS, "is on a disk that can only be read", "доступном только для чтения"),
+        (errno.EIO, "The file could not be read or written:", "Не удалось прочитать"),
+    ],
+)
+def test_a_file_error_names_the_reason_a_person_can_act_on(code: int, en: str, ru: str) -> None:
+    error = FileIOError(os.strerror(code), path="/media/usb/contract.cms")
+    assert en in error.message("en")
+    assert ru in error.message("ru")
+    assert "/media/usb/contract.cms" in error.message("kk")

@@ -8,6 +8,8 @@ password or the data.
 
 from __future__ import annotations
 
+import errno
+import os
 from typing import ClassVar
 
 LANGUAGES = ("en", "ru", "kk")
@@ -39,6 +41,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "xml_not_found": "The XML element to sign or to put the signature in was not found.",
         "file_not_found": "The file was not found: {path}.",
         "file_io": "The file could not be read or written: {path}.",
+        "file_io.no_space": "There is no space left on the disk for {path}.",
+        "file_io.no_permission": "You are not allowed to read or write {path}.",
+        "file_io.read_only": "{path} is on a disk that can only be read.",
         "tsa_unavailable": "The timestamp service at {url} cannot be reached, so no "
         "signature was returned. Try again later.",
         "tsa_refused": "The timestamp service refused the request: {reason}.",
@@ -79,6 +84,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "xml_not_found": "Не найден элемент XML для подписи или для размещения подписи.",
         "file_not_found": "Файл не найден: {path}.",
         "file_io": "Не удалось прочитать или записать файл: {path}.",
+        "file_io.no_space": "На диске не осталось места для {path}.",
+        "file_io.no_permission": "Нет прав на чтение или запись {path}.",
+        "file_io.read_only": "{path} находится на диске, доступном только для чтения.",
         "tsa_unavailable": "Служба меток времени {url} недоступна, поэтому подпись "
         "не возвращена. Повторите попытку позже.",
         "tsa_refused": "Служба меток времени отклонила запрос: {reason}.",
@@ -121,6 +129,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "xml_not_found": "Қол қоятын немесе қолтаңбаны орналастыратын XML элементі табылмады.",
         "file_not_found": "Файл табылмады: {path}.",
         "file_io": "Файлды оқу немесе жазу мүмкін болмады: {path}.",
+        "file_io.no_space": "Дискіде {path} үшін орын қалмады.",
+        "file_io.no_permission": "{path} файлын оқуға немесе жазуға рұқсат жоқ.",
+        "file_io.read_only": "{path} тек оқуға арналған дискіде орналасқан.",
         "tsa_unavailable": "{url} уақыт белгісі қызметіне қосылу мүмкін болмады, "
         "сондықтан қолтаңба қайтарылмады. Кейінірек қайталап көріңіз.",
         "tsa_refused": "Уақыт белгісі қызметі сұрауды қабылдамады: {reason}.",
@@ -238,9 +249,30 @@ class FileNotFound(QalamError):
 
 
 class FileIOError(QalamError):
-    """A file exists but could not be read or written."""
+    """A file exists but could not be read or written (``detail``: the system's reason)."""
 
     code = "file_io"
+
+    def message(self, lang: str = "en") -> str:
+        """The plain sentence, naming the reason a person can act on (disk full, no rights,
+        read-only disk) when the system's reason is one of those."""
+        reason = _OS_REASONS.get(self.detail)
+        if reason is None:
+            return super().message(lang)
+        table = MESSAGES.get(lang, MESSAGES["en"])
+        template = table.get(reason) or MESSAGES["en"][reason]
+        return template.format(path=self.params.get("path", ""))
+
+
+# The system's words (os.strerror, as OSError.strerror carries them) for the reasons worth
+# telling apart, mapped to their messages.
+_OS_REASONS = {
+    os.strerror(errno.ENOSPC): "file_io.no_space",
+    os.strerror(errno.EDQUOT): "file_io.no_space",
+    os.strerror(errno.EACCES): "file_io.no_permission",
+    os.strerror(errno.EPERM): "file_io.no_permission",
+    os.strerror(errno.EROFS): "file_io.read_only",
+}
 
 
 class TsaUnavailable(QalamError):

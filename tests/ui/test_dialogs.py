@@ -65,7 +65,7 @@ def unreadable(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("corrupt", "This key file is damaged or is not a key file."),
         ("not_pkcs12", "This key file is damaged or is not a key file."),
         ("empty", "This key file is damaged or is not a key file."),
-        ("unreadable", "The file could not be read or written: "),
+        ("unreadable", "You are not allowed to read or write "),
         ("missing", "The file was not found: "),
         ("folder", "This key file is damaged or is not a key file."),
     ],
