@@ -36,7 +36,7 @@ from ..crypto.identity import Purpose, identity_of, is_valid_iin
 from ..service.errors import CaRefused
 from .i18n import Text, Translator, register
 from .reissue_password import MIN_LENGTH, assess
-from .style import error_text_style
+from .style import error_text_style, strength_colour
 
 register(
     {
@@ -537,7 +537,7 @@ class PasswordPage(Page):
     def _update(self) -> None:
         strength = assess(self.password.text(), self.iin)
         self.meter.setValue(strength.score)
-        colour = ("#c62828", "#c62828", "#ef6c00", "#2e7d32", "#1b5e20")[strength.score]
+        colour = strength_colour(self.palette(), strength.score).name()
         self.meter.setStyleSheet(f"QProgressBar::chunk {{ background: {colour}; }}")
         if strength.problem is not None:
             key = f"reissue.password.{strength.problem}"

@@ -25,6 +25,19 @@ def error_colour(palette: QPalette) -> QColor:
     return QColor(ERROR_ON_DARK if is_dark(palette) else ERROR_ON_LIGHT)
 
 
+# A password meter's chunk for scores 0-4 (red, red, orange, green, dark green): the Material
+# 800/900 shades on light windows, the 200/300 shades on dark ones, each at least WCAG's 3 : 1
+# for graphical objects against its kind of window colour.
+_STRENGTH_ON_LIGHT = ("#c62828", "#c62828", "#e65100", "#2e7d32", "#1b5e20")
+_STRENGTH_ON_DARK = ("#ef9a9a", "#ef9a9a", "#ffb74d", "#a5d6a7", "#81c784")
+
+
+def strength_colour(palette: QPalette, score: int) -> QColor:
+    """The colour of a password-strength meter at ``score`` (0-4), visible on ``palette``."""
+    shades = _STRENGTH_ON_DARK if is_dark(palette) else _STRENGTH_ON_LIGHT
+    return QColor(shades[max(0, min(score, len(shades) - 1))])
+
+
 def error_text_style(palette: QPalette) -> str:
     """A style sheet for warning text in that red (not bold: sentences, not headlines)."""
     return f"color: {error_colour(palette).name()};"
@@ -42,4 +55,5 @@ __all__ = [
     "error_style",
     "error_text_style",
     "is_dark",
+    "strength_colour",
 ]

@@ -140,6 +140,21 @@ def test_the_warning_red_is_readable_on_light_and_dark_windows(
     assert error_colour(palette).name() in error_style(palette)
 
 
+@pytest.mark.parametrize("window_colour", ["#323232", "#1e1e1e", "#efefef", "#ffffff"])
+def test_the_password_meter_is_visible_on_light_and_dark_windows(
+    qapp: Any, window_colour: str
+) -> None:
+    from PySide6.QtGui import QColor, QPalette
+
+    from signer_app.ui.style import strength_colour
+
+    palette = QPalette()
+    palette.setColor(QPalette.ColorRole.Window, QColor(window_colour))
+    for score in range(5):
+        # WCAG 1.4.11: a graphical object needs 3 : 1 against what is next to it.
+        assert _contrast(strength_colour(palette, score), QColor(window_colour)) >= 3.0, score
+
+
 # --------------------------------------------------------------------------- the renderer
 
 
