@@ -236,7 +236,7 @@ def test_bad_key_files_get_a_plain_message(
     dialog.password.setText("Qwerty12")
     dialog.try_open()
     qtbot.waitUntil(lambda: dialog.buttons.isEnabled())
-    expected = "could not be read" if case == "unreadable" else "damaged or is not a key file"
+    expected = "not allowed to read" if case == "unreadable" else "damaged or is not a key file"
     assert expected in dialog.error.text
     assert dialog.store is None
 
