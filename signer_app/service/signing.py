@@ -760,7 +760,9 @@ class SigningService:
         ``sign_file``, PDF through service/pdf_local.py): key choice, ``fits`` (refuses a key
         that cannot do it, before the confirmation), confirmation, then ``work(entry, stop)``
         in a worker thread. ``work`` must leave no output once ``stop()`` is true; cancelling
-        the task sets it and waits for the worker, so nothing appears after a cancel."""
+        the task sets it and waits for the worker, so nothing appears after a cancel. Errors
+        are raised, not reported through the prompter: the page that asked shows them (in its
+        error box), so the person does not read the same sentence twice."""
         self.check_storages(query.storages)
         stopped = threading.Event()
 
@@ -776,11 +778,7 @@ class SigningService:
                     warnings: list[str] = []
                     entry, key_view = await self._choose(query, "sign", warnings)
                     if fits is not None:
-                        try:
-                            fits(entry)
-                        except QalamError as error:
-                            await self.prompter.report_error(query.origin, error, query.locale)
-                            raise
+                        fits(entry)
                     request = SignRequestView(
                         query.origin,
                         kind,
@@ -803,11 +801,6 @@ class SigningService:
                         await asyncio.wait([done])
                         if not done.cancelled():
                             done.exception()  # its ActionCanceled: seen, not logged as lost
-                        raise
-                    except ActionCanceled:
-                        raise
-                    except QalamError as error:
-                        await self.prompter.report_error(query.origin, error, query.locale)
                         raise
                 finally:
                     self._release()  # a token session ends with its request

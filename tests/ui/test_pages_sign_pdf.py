@@ -212,6 +212,7 @@ def test_a_gost_key_is_refused_before_the_confirmation(
     assert "PDF signatures cannot be made with a ECGOST3410-2015 key" in page.error.text
     assert "RSA or EC" in page.error.text
     assert prompter.of_kind("confirm") == []
+    assert prompter.of_kind("error") == []  # said once, on the page, not again in a dialog
     assert files_in(tmp_path) == ["doc.pdf"]
 
 
@@ -240,10 +241,13 @@ def test_the_tsa_down_is_a_plain_message_and_no_file(
     qtbot, context: AppContext, loop, tmp_path: Path, demo
 ) -> None:
     doc = write_pdf(tmp_path)
-    page, _, _ = make_page(qtbot, context, approve(demo["citizen_sign"]), "http://127.0.0.1:9/tsp")
+    page, _, prompter = make_page(
+        qtbot, context, approve(demo["citizen_sign"]), "http://127.0.0.1:9/tsp"
+    )
     assert page.pdf_options.chosen_level == "b-t"
     sign(loop, page, doc)
     assert "timestamp" in page.error.text.lower()
+    assert prompter.of_kind("error") == []  # said once, on the page
     assert files_in(tmp_path) == ["doc.pdf"]
 
 
