@@ -131,10 +131,10 @@ class ExpiringLru:
         self._items.move_to_end(key)
         return found[1]
 
-    def until(self, key: Any, now: datetime) -> datetime | None:
-        """When the entry under ``key`` expires, if present and not expired at ``now``."""
-        found = self._items.get(key)
-        return found[0] if found is not None and found[0] > now else None
+    def entry(self, key: Any, now: datetime) -> tuple[datetime, Any] | None:
+        """(expiry, value) under ``key`` if present and not expired at ``now`` (as ``get``)."""
+        value = self.get(key, now)
+        return (self._items[key][0], value) if value is not None else None
 
     def put(self, key: Any, until: datetime, value: Any) -> None:
         """Keep ``value`` until ``until``, evicting the least recently used beyond the limit."""
@@ -144,9 +144,9 @@ class ExpiringLru:
         while len(self._items) > self.limit:
             self._items.popitem(last=False)
 
-    def values(self, now: datetime) -> list[Any]:
-        """Every value not expired at ``now``."""
-        return [value for until, value in self._items.values() if until > now]
+    def live(self, now: datetime) -> list[tuple[datetime, Any]]:
+        """(expiry, value) of every entry not expired at ``now``."""
+        return [(until, value) for until, value in self._items.values() if until > now]
 
     def clear(self) -> None:
         """Forget everything."""
@@ -213,9 +213,9 @@ class RevocationCache:
                 return None
             return found[1]
 
-    def _until(self, table: ExpiringLru, key: Any) -> datetime | None:
+    def _entry(self, table: ExpiringLru, key: Any) -> tuple[datetime, Any] | None:
         with self._lock:
-            return table.until(key, self.clock())
+            return table.entry(key, self.clock())
 
     def _put(self, table: ExpiringLru, key: Any, until: datetime, v: Any) -> None:
         if until > self.clock():
@@ -246,16 +246,11 @@ class RevocationCache:
             memo = self._fingerprints
             if memo is not None and memo[0] == table.changes and now < memo[1]:
                 return memo[2]
-            entries = list(table._items.values())
-            live = [value for until, value in entries if until > now]
-            soonest = min((until for until, _ in entries if until > now), default=now)
-            found = frozenset(cert.sha256 for certs in live for cert in certs)
+            live = table.live(now)
+            soonest = min((until for until, _ in live), default=now)
+            found = frozenset(cert.sha256 for _, certs in live for cert in certs)
             self._fingerprints = (table.changes, soonest, found)
             return found
-
-    def _values(self, table: ExpiringLru) -> list[Any]:
-        with self._lock:
-            return table.values(self.clock())
 
     def clear(self) -> None:
         """Forget everything (after a revocation one wants to see at once)."""

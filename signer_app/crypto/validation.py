@@ -338,7 +338,7 @@ def certificate_status(
     """One certificate's revocation status now (OCSP, then CRL), over a chain to ``anchors``;
     "unknown" with the reason when no chain is found or nothing could be fetched."""
     run = _Run(anchors, list(intermediates), ValidationPolicy(), fetching, now or datetime.now(UTC))
-    outcome = run._path_for(_asn1(certificate), run.now, _ANY_USE)
+    outcome = run._path(_asn1(certificate), run.now, _ANY_USE)
     if outcome.path is None:
         return RevocationStatus("unknown", "none", detail=outcome.sub or outcome.note)
     return run._revocations(outcome.path)[0]
@@ -884,7 +884,7 @@ class _Run:
                 if start <= moment <= end and self._has(intermediates):
                     self._add_extra(certs)
                     return _PathOutcome(path), statuses, links
-        outcome = self._path_for(leaf, moment, use)
+        outcome = self._path(leaf, moment, use)
         if outcome.path is None:
             return outcome, {}, ()
         statuses = self._revocations(outcome.path, self._evidence_time(poe))
@@ -905,19 +905,17 @@ class _Run:
         # Kept only when both entries it is made of are cached now: the path, and the whole
         # path's statuses at the current generation (both as _path and _revocations find them).
         cache = self.cache
+        facts = _facts(path)
         generation = cache.evidence_generation()
-        path_entry = cache._get(cache.paths, (leaf.sha256, self.anchor_set, *use))
-        whole = cache._get(cache.chains, _facts(path).key)
-        if path_entry is None or path_entry[0] is not path or whole is None:
+        path_entry = cache._entry(cache.paths, (leaf.sha256, self.anchor_set, *use))
+        whole_entry = cache._entry(cache.chains, facts.key)
+        if path_entry is None or whole_entry is None:
             return
-        if whole[0] != generation or whole[1] != statuses:
+        path_until, (kept_path, start, end, intermediates) = path_entry
+        whole_until, (whole_generation, whole) = whole_entry
+        if kept_path is not path or whole_generation != generation or whole != statuses:
             return
-        path_until = cache._until(cache.paths, (leaf.sha256, self.anchor_set, *use))
-        whole_until = cache._until(cache.chains, _facts(path).key)
-        if path_until is None or whole_until is None:
-            return
-        _, start, end, intermediates = path_entry
-        value = (path, _facts(path).certs, start, end, intermediates, dict(statuses), links)
+        value = (path, facts.certs, start, end, intermediates, dict(statuses), links)
         cache._put(cache.chains, key, min(path_until, whole_until), (generation, value))
 
     def _has(self, intermediates: frozenset[bytes]) -> bool:
@@ -936,17 +934,8 @@ class _Run:
         self.extra.extend(certs)
         self._given_set = None
 
-    def _path(
-        self,
-        leaf: asn1_x509.Certificate,
-        moment: datetime,
-        key_usage: set[str],
-        eku: set[str] | None,
-    ) -> _PathOutcome:
+    def _path(self, leaf: asn1_x509.Certificate, moment: datetime, use: _Use) -> _PathOutcome:
         """``leaf``'s path at ``moment`` for these usages, validated or found cached."""
-        return self._path_for(leaf, moment, (frozenset(key_usage), frozenset(eku or ())))
-
-    def _path_for(self, leaf: asn1_x509.Certificate, moment: datetime, use: _Use) -> _PathOutcome:
         if leaf.self_signed != "no" and leaf.dump() not in {a.dump() for a in self.anchors}:
             note = f"{_name(leaf)} is self-signed and not a trust anchor"
             return _PathOutcome(None, INDETERMINATE, "NO_CERTIFICATE_CHAIN_FOUND", note)
@@ -1187,7 +1176,7 @@ class ValidationRun:
         """``certificate``'s validated path to an anchor at ``at`` (default: now) for these key
         usages and EKUs (asn1crypto names: "digital_signature", "time_stamping"), or None."""
         use = (frozenset(key_usage), frozenset(eku))
-        return self._run._path_for(_asn1(certificate), at or self.now, use).path
+        return self._run._path(_asn1(certificate), at or self.now, use).path
 
     def revocations(self, path: ValidationPath) -> dict[int, RevocationStatus]:
         """The status of each certificate of ``path`` below its anchor (0 = the leaf), fetched
