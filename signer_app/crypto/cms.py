@@ -858,7 +858,7 @@ def _parse_signer(buf: bytes, tag: int, head: int, start: int, stop: int, nxt: i
     if len(fields) < index + 2:
         raise DerError("SignerInfo without signature")
     algorithm = fields[index]
-    signer.signature_oid = _algorithm_oid(buf[algorithm[1] : algorithm[4]])
+    signer.signature_oid = der.leading_oid(buf[algorithm[1] : algorithm[4]])
     sig = fields[index + 1]
     if sig[0] == der.OCTET_STRING:
         signer.signature = buf[sig[2] : sig[3]]
@@ -906,15 +906,7 @@ def _signer_identity(encoded: bytes) -> tuple[bytes | None, int | None, bytes | 
     else:
         raise DerError("unknown SignerIdentifier")
     digest = fields[2]
-    return issuer, serial, ski, _algorithm_oid(encoded[digest[1] : digest[4]])
-
-
-@lru_cache(maxsize=64)
-def _algorithm_oid(encoded: bytes) -> bytes:
-    """The OID content octets of an AlgorithmIdentifier (parameters are not looked at)."""
-    start, stop, _ = der.expect(encoded, 0, len(encoded), der.SEQUENCE)
-    oid_start, oid_stop, _ = der.expect(encoded, start, stop, der.OID)
-    return encoded[oid_start:oid_stop]
+    return issuer, serial, ski, der.leading_oid(encoded[digest[1] : digest[4]])
 
 
 def _read_attributes(buf: bytes, start: int, stop: int, signer: _SignerInfo) -> None:
@@ -1166,7 +1158,7 @@ def _check_signing_certificate(kind: bytes, value: bytes, info: _CertInfo) -> tu
         else:
             algorithm = DigestAlgorithm.SHA256
             if fields[0][0] == der.SEQUENCE:  # hashAlgorithm present (not the SHA-256 default)
-                found = _DIGEST_BY_OID.get(_algorithm_oid(value[fields[0][1] : fields[0][4]]))
+                found = _DIGEST_BY_OID.get(der.leading_oid(value[fields[0][1] : fields[0][4]]))
                 if found is None:
                     return (UNSUPPORTED_ALGORITHM,)
                 algorithm = found

@@ -14,6 +14,7 @@ Everything here is generic ASN.1; what the elements mean belongs to cms.py.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 
 # Universal tags used by CMS (X.690 §8): the identifier octet as written on the wire.
 INTEGER = 0x02
@@ -255,6 +256,15 @@ def octets(buf: bytes, tag: int, start: int, stop: int, depth: int = 0) -> bytes
     )
 
 
+@lru_cache(maxsize=64)
+def leading_oid(encoded: bytes) -> bytes:
+    """The content octets of the OID that opens a SEQUENCE: an AlgorithmIdentifier's algorithm
+    (its parameters are not looked at). Cached: the same few algorithms come again and again."""
+    start, stop, _ = expect(encoded, 0, len(encoded), SEQUENCE)
+    oid_start, oid_stop, _ = expect(encoded, start, stop, OID)
+    return encoded[oid_start:oid_stop]
+
+
 def integer_value(content: bytes) -> int:
     """The value of INTEGER content octets."""
     if not content:
@@ -345,6 +355,7 @@ __all__ = [
     "integer",
     "integer_value",
     "items",
+    "leading_oid",
     "null",
     "octet_string",
     "octets",

@@ -465,10 +465,10 @@ def _read_signer(buf: bytes, item: tuple[int, int, int, int, int]) -> _Signer:
         issuer,
         serial,
         ski,
-        _algorithm_oid(buf[fields[2][1] : fields[2][4]]),
+        der.leading_oid(buf[fields[2][1] : fields[2][4]]),
         signed_attrs,
         attrs,
-        _algorithm_oid(buf[algorithm[1] : algorithm[4]]),
+        der.leading_oid(buf[algorithm[1] : algorithm[4]]),
         buf[value[2] : value[3]],
     )
 
@@ -485,14 +485,6 @@ def _signer_id(encoded: bytes) -> tuple[bytes | None, int | None, bytes | None]:
     if tag & ~der.CONSTRUCTED == 0x80:
         return None, None, der.octets(encoded, tag, start, stop)
     raise der.DerError("unknown SignerIdentifier")
-
-
-@lru_cache(maxsize=64)
-def _algorithm_oid(encoded: bytes) -> bytes:
-    """The OID content octets of an AlgorithmIdentifier."""
-    start, stop, _ = der.expect(encoded, 0, len(encoded), der.SEQUENCE)
-    oid_start, oid_stop, _ = der.expect(encoded, start, stop, der.OID)
-    return encoded[oid_start:oid_stop]
 
 
 class _TsaCert:
@@ -680,7 +672,7 @@ def _names_certificate(v2: bytes | None, v1: bytes | None, cert: _TsaCert) -> No
     if v2 is not None:
         algorithm = DigestAlgorithm.SHA256  # ESSCertIDv2's DEFAULT hashAlgorithm
         if fields[0][0] == der.SEQUENCE:
-            found_digest = _DIGEST_BY_OID.get(_algorithm_oid(values[fields[0][1] : fields[0][4]]))
+            found_digest = _DIGEST_BY_OID.get(der.leading_oid(values[fields[0][1] : fields[0][4]]))
             if found_digest is None:
                 reason = "the token names its certificate with an unsupported hash"
                 raise InvalidTimestamp("signingCertificate hash", reason=reason)
