@@ -161,10 +161,16 @@ class QalamError(Exception):
         self.params = params
         super().__init__(self.message("en"))
 
+    @property
+    def message_key(self) -> str:
+        """The MESSAGES entry the sentence comes from: the code, or a finer one a subclass picks."""
+        return self.code
+
     def message(self, lang: str = "en") -> str:
         """The plain-language sentence for a person, in ``lang`` (falls back to English)."""
+        key = self.message_key
         table = MESSAGES.get(lang, MESSAGES["en"])
-        template = table.get(self.code) or MESSAGES["en"][self.code]
+        template = table.get(key) or MESSAGES["en"][key]
         try:
             return template.format(**self.params)
         except KeyError:
@@ -253,15 +259,11 @@ class FileIOError(QalamError):
 
     code = "file_io"
 
-    def message(self, lang: str = "en") -> str:
-        """The plain sentence, naming the reason a person can act on (disk full, no rights,
-        read-only disk) when the system's reason is one of those."""
-        reason = _OS_REASONS.get(self.detail)
-        if reason is None:
-            return super().message(lang)
-        table = MESSAGES.get(lang, MESSAGES["en"])
-        template = table.get(reason) or MESSAGES["en"][reason]
-        return template.format(path=self.params.get("path", ""))
+    @property
+    def message_key(self) -> str:
+        """The sentence naming the reason a person can act on (disk full, no rights, read-only
+        disk) when the system's reason is one of those."""
+        return _OS_REASONS.get(self.detail, self.code)
 
 
 # The system's words (os.strerror, as OSError.strerror carries them) for the reasons worth
